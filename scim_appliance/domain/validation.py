@@ -1,0 +1,292 @@
+"""Validate and canonicalise incoming SCIM resources with marshmallow schemas.
+
+The marshmallow schemas are generated from the attribute definitions in schema.py,
+so validation cannot drift from what `/Schemas` advertises. Values are kept exactly
+as sent (Entra re-sends anything that comes back different), with two deliberate
+exceptions: attribute names are rewritten to their canonical case (RFC 7643 §2.1
+makes them case-insensitive), and booleans sent as the strings "True"/"False" (any
+case) become JSON booleans, because Entra's default `active` mapping sends strings
+and it expects booleans back (entra-provisioning.md §6.4(e)).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
+
+from .errors import InvalidSyntax, InvalidValue
+from .filters import parse_datetime
+from .schema import COMMON, Attribute, ResourceType
+
+UNKNOWN_FIELD = "Unknown field."
+
+
+class ScimString(fields.Field):
+    """A JSON string, taken exactly as sent (no trimming, no reformatting)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError(f"must be a string, not {_json_type(value)}")
+        return value
+
+
+class ScimBoolean(fields.Field):
+    """A JSON boolean; Entra's "True"/"False" strings (any case) are accepted too."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise ValidationError(f"must be a boolean (true or false), not {_json_type(value)}")
+
+
+class ScimInteger(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"must be an integer, not {_json_type(value)}")
+        return value
+
+
+class ScimDecimal(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"must be a number, not {_json_type(value)}")
+        return value
+
+
+class ScimDateTime(fields.Field):
+    """An RFC 3339 date-time string; validated, then kept as sent."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError(f"must be a date-time string, not {_json_type(value)}")
+        parse_datetime(value, lambda: ValidationError(f"'{value}' is not an RFC 3339 date-time"))
+        return value
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+class ScimList(fields.List):
+    """A multi-valued attribute; `null` elements are dropped rather than refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise ValidationError(f"must be an array, not {_json_type(value)}")
+        return super()._deserialize([v for v in value if v is not None], attr, data, **kwargs)
+
+
+class _ObjectSchema(Schema):
+    """A complex value: keys matched case-insensitively, nulls dropped, unknown refused."""
+
+    scim_attrs: dict[str, Attribute] = {}
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def canonicalise(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        out = {}
+        for key, value in data.items():
+            attr = self.scim_attrs.get(key.lower())
+            if attr is None:
+                out[key] = value
+                continue
+            if value is None or attr.read_only:
+                # Read-only values from the client are ignored (RFC 7644 §3.5.1).
+                continue
+            if attr.name in out:
+                raise ValidationError(f"given twice (as '{key}')", attr.name)
+            out[attr.name] = value
+        return out
+
+
+def _field_for(attr: Attribute, required: bool = False) -> fields.Field:
+    if attr.is_complex:
+        inner = fields.Nested(_object_schema(attr.sub_attributes, attr.name))
+    else:
+        inner = {
+            "boolean": ScimBoolean,
+            "integer": ScimInteger,
+            "decimal": ScimDecimal,
+            "dateTime": ScimDateTime,
+        }.get(attr.type, ScimString)()
+    if attr.multi_valued:
+        inner = ScimList(inner)
+    inner.required = required
+    return inner
+
+
+def _object_schema(attrs: tuple[Attribute, ...], name: str) -> type[Schema]:
+    declared = {a.name: _field_for(a) for a in attrs if not a.read_only}
+    cls = _ObjectSchema.from_dict(declared, name=f"{name}Schema")
+    cls.scim_attrs = {a.name.lower(): a for a in attrs}
+    return cls
+
+
+class _ResourceSchema(_ObjectSchema):
+    """The top level of a resource: core attributes plus extension objects by URN."""
+
+    rtype: ResourceType
+
+    @pre_load
+    def canonicalise(self, data, **kwargs):
+        """Fold URN-qualified keys (RFC 7644 §3.10) into place, then canonicalise names."""
+        if not isinstance(data, dict):
+            return data
+        out: dict = {}
+        for key, value in data.items():
+            if not isinstance(key, str) or not key.lower().startswith("urn:"):
+                out[key] = value
+                continue
+            try:
+                schema, rest = self.rtype.split_urn(key)
+            except KeyError:
+                out[key] = value  # unknown URN: reported as an unknown attribute
+                continue
+            if schema.id == self.rtype.core.id:
+                if rest:
+                    out[rest] = value
+            elif not rest:
+                merged = out.get(schema.id)
+                if isinstance(merged, dict) and isinstance(value, dict):
+                    value = {**merged, **value}
+                out[schema.id] = value
+            elif isinstance(out.setdefault(schema.id, {}), dict):
+                out[schema.id][rest] = value
+        return _ObjectSchema.canonicalise(self, out)
+
+
+@cache
+def _resource_schema(rtype: ResourceType) -> Schema:
+    attrs = (*rtype.core.attributes, *[a for a in COMMON if a.name == "externalId"])
+    declared = {a.name: _field_for(a, a.required) for a in attrs if not a.read_only}
+    for i, ext in enumerate(rtype.extensions):
+        # marshmallow reads dots in field names as nesting, and URNs carry "2.0".
+        declared[f"_ext{i}"] = fields.Nested(_object_schema(ext.attributes, ext.name),
+                                             data_key=ext.id)
+    declared["schemas"] = ScimList(ScimString())
+    cls = _ResourceSchema.from_dict(declared, name=f"{rtype.name}ResourceSchema")
+    index = {a.name.lower(): a for a in (*rtype.core.attributes, *COMMON)}
+    for ext in rtype.extensions:
+        index[ext.id.lower()] = Attribute(name=ext.id, type="complex", schema=ext.id)
+    index["schemas"] = Attribute(name="schemas", multi_valued=True)
+    cls.scim_attrs = index
+    cls.rtype = rtype
+    return cls()
+
+
+def load_resource(payload, rtype: ResourceType) -> dict:
+    """Validate a POST/PUT body and return the document to store.
+
+    The returned dict has canonical attribute names, no nulls, no read-only
+    attributes, extension attributes under their URN, and no `schemas`.
+    Raises InvalidSyntax for structural faults and InvalidValue for bad values.
+    """
+    if not isinstance(payload, dict):
+        raise InvalidSyntax(f"the request body must be a JSON object, not {_json_type(payload)}")
+    check_schemas(payload, rtype)
+    try:
+        doc = _resource_schema(rtype).load(payload)
+    except ValidationError as exc:
+        raise _to_scim_error(exc.messages, rtype) from None
+    doc.pop("schemas", None)
+    for i, ext in enumerate(rtype.extensions):
+        if f"_ext{i}" in doc:
+            doc[ext.id] = doc.pop(f"_ext{i}")
+    for key in [k for k, v in doc.items() if v in ({}, [])]:
+        del doc[key]
+    check_single_primary(doc, rtype)
+    return doc
+
+
+def validate_document(doc: dict, rtype: ResourceType) -> dict:
+    """Re-validate a document after PATCH, so PATCH cannot store what POST refuses."""
+    return load_resource(doc, rtype)
+
+
+def check_schemas(payload: dict, rtype: ResourceType) -> None:
+    """Refuse schema URNs we do not implement, instead of silently dropping data."""
+    schemas = None
+    for key, value in payload.items():
+        if isinstance(key, str) and key.lower() == "schemas":
+            schemas = value
+    if schemas is None:
+        return
+    if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
+        raise InvalidSyntax("'schemas' must be an array of schema URNs")
+    known = rtype.known_urns() | {u.lower() for u in rtype.ignored_schema_urns}
+    unknown = [s for s in schemas if s.lower() not in known]
+    if unknown:
+        supported = ", ".join([rtype.core.id, *(e.id for e in rtype.extensions)])
+        raise InvalidValue(
+            f"unknown schema {unknown[0]!r} for {rtype.name}; this appliance supports "
+            f"{supported}. Remove attribute mappings that use other schemas."
+        )
+
+
+def check_single_primary(doc: dict, rtype: ResourceType) -> None:
+    """RFC 7643 §2.4: the primary value "true" MUST appear no more than once."""
+    for attr in rtype.core.attributes:
+        values = doc.get(attr.name)
+        if attr.multi_valued and isinstance(values, list):
+            if sum(1 for v in values if isinstance(v, dict) and v.get("primary") is True) > 1:
+                raise InvalidValue(f"'{attr.name}' has more than one value marked primary")
+
+
+def _flatten(messages, prefix="") -> list[tuple[str, str]]:
+    out = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(value, path))
+    elif isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, (dict, list)):
+                out.extend(_flatten(message, prefix))
+            else:
+                out.append((prefix, str(message)))
+    else:
+        out.append((prefix, str(messages)))
+    return out
+
+
+def _to_scim_error(messages, rtype: ResourceType):
+    problems = _flatten(messages)
+    unknown = [path for path, msg in problems if msg == UNKNOWN_FIELD]
+    if unknown:
+        name = unknown[0]
+        known_ext = any(name.lower().startswith(e.id.lower() + ".") for e in rtype.extensions)
+        if name.lower().startswith("urn:") and not known_ext:
+            return InvalidValue(
+                f"unknown schema or attribute '{name}' for {rtype.name}; this appliance "
+                "does not store custom extension attributes. Remove that attribute mapping."
+            )
+        return InvalidSyntax(f"unknown attribute '{name}' for {rtype.name}")
+    for path, msg in problems:
+        if msg == "Missing data for required field.":
+            return InvalidValue(f"'{path}' is required for {rtype.name}")
+    path, msg = problems[0]
+    if path.endswith("._schema"):
+        path = path[: -len("._schema")]
+    if msg == "Invalid input type.":
+        msg = "must be an object"
+    return InvalidValue(f"'{path}' {msg}")
