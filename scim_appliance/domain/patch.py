@@ -1,0 +1,662 @@
+"""Apply SCIM PATCH operations (RFC 7644 §3.5.2) to a stored resource document.
+
+Entra ID speaks two PATCH dialects at once (docs/entra-provisioning.md §1.2, §6.4, §7):
+the legacy one (capitalised ops, string booleans, member removal by `path: "members"`
+plus a `value` array) and the `aadOptscim062020` one (lower-case ops, `members[value eq
+"…"]`, no-path ops whose `value` has dotted and URN-qualified keys). Both are accepted
+here without any switch, because provision-on-demand ignores the tenant flag.
+
+The document is a plain dict: core and common attributes at the top level, extension
+attributes under their schema URN. Work happens on a deep copy, so a failing request
+(any `ScimError`) leaves the caller's document untouched. Attribute *names* are
+canonicalised from the schema (RFC 7643 §2.1); values are stored as sent and typed by
+the caller afterwards.
+
+Where the Entra behaviour deviates from the RFC, the function docstrings say so.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
+from .filters import And, Compare, Or, PatchPath, matches_element, parse_path
+from .schema import PATCH_OP, Attribute, ResourceType
+
+OPS = ("add", "replace", "remove")
+MEMBER_OP_KINDS = ("add", "remove", "remove_all", "replace")
+# Sub-attributes that only label an element; an element left with nothing else is dropped.
+_LABELS = frozenset({"type", "primary"})
+_HEAD = re.compile(r"[^.\[]*")
+
+
+@dataclass(frozen=True)
+class MemberOp:
+    """A normalised change to a group's membership, for the Groups service to apply.
+
+    kind: "add" (add `ids`), "remove" (remove `ids`), "remove_all" (ids is empty) or
+    "replace" (membership becomes exactly `ids`). ids: member ids, deduplicated, in order.
+    """
+
+    kind: str
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Op:
+    index: int
+    name: str  # lower-cased: add / replace / remove
+    path: str | None
+    value: Any
+
+
+@dataclass
+class _Context:
+    rtype: ResourceType
+    divert_members: bool
+    pending: list[MemberOp] = field(default_factory=list)
+
+    def record(self, kind: str, ids: list[str]) -> None:
+        self.pending.append(MemberOp(kind, list(dict.fromkeys(ids))))
+
+
+# -- public API ------------------------------------------------------------------------
+def apply_patch(doc: dict, body: dict, rtype: ResourceType, *,
+                member_ops: list | None = None) -> dict:
+    """Validate a PatchOp message (RFC 7644 §3.5.2) and apply it; returns the new doc.
+
+    `schemas` may be absent (lenient), but if present it must name the PatchOp URN.
+    The `Operations` key is matched case-insensitively. With `member_ops` given, changes
+    to the group `members` attribute are appended there as `MemberOp`s instead.
+    """
+    return apply_operations(doc, _operations_of(body), rtype, member_ops)
+
+
+def apply_operations(doc: dict, operations: list, rtype: ResourceType,
+                     member_ops: list | None = None) -> dict:
+    """Apply `Operations` in order, all or nothing (RFC 7644 §3.5.2: "atomic")."""
+    if not isinstance(operations, list) or not operations:
+        raise InvalidSyntax("'Operations' must be a non-empty list of operations")
+    work = copy.deepcopy(doc)
+    ctx = _Context(rtype, divert_members=member_ops is not None)
+    for index, raw in enumerate(operations):
+        op = _parse_operation(index, raw)
+        try:
+            _apply_operation(work, op, ctx)
+        except ScimError as exc:
+            raise type(exc)(f"{_describe(op)}: {exc.detail}", status=exc.status) from None
+    if member_ops is not None:
+        member_ops.extend(ctx.pending)
+    return work
+
+
+# -- message parsing -------------------------------------------------------------------
+def _operations_of(body) -> list:
+    if not isinstance(body, dict):
+        raise InvalidSyntax("the PATCH body must be a JSON object (a PatchOp message)")
+    schemas = _get(body, "schemas")
+    if schemas is not None:
+        listed = schemas if isinstance(schemas, list) else [schemas]
+        if not any(isinstance(s, str) and s.lower() == PATCH_OP.lower() for s in listed):
+            raise InvalidSyntax(f"'schemas' must contain '{PATCH_OP}' for a PATCH request")
+    if _key(body, "Operations") is None:
+        raise InvalidSyntax("the PATCH body has no 'Operations' list")
+    return _get(body, "Operations")
+
+
+def _parse_operation(index: int, raw) -> _Op:
+    where = f"Operations[{index}]"
+    if not isinstance(raw, dict):
+        raise InvalidSyntax(f"{where} must be an object with 'op', 'path' and 'value'")
+    name = _get(raw, "op")
+    if not isinstance(name, str) or name.lower() not in OPS:
+        raise InvalidSyntax(f"{where} has unsupported op {name!r}; "
+                            "use 'add', 'replace' or 'remove'")
+    name = name.lower()
+    path = _get(raw, "path")
+    if path is not None and not isinstance(path, str):
+        raise InvalidSyntax(f"{where} ({name}): 'path' must be a string")
+    if isinstance(path, str) and not path.strip():
+        path = None
+    if name != "remove" and _key(raw, "value") is None:
+        raise InvalidSyntax(f"{where} ({name}{_path_note(path)}) has no 'value' "
+                            "(RFC 7644 §3.5.2.1/§3.5.2.3 require one)")
+    return _Op(index, name, path, _get(raw, "value"))
+
+
+def _path_note(path: str | None) -> str:
+    return f" path '{path}'" if path is not None else " without path"
+
+
+def _describe(op: _Op) -> str:
+    return f"Operations[{op.index}] ({op.name}{_path_note(op.path)})"
+
+
+# -- dispatch --------------------------------------------------------------------------
+def _apply_operation(doc: dict, op: _Op, ctx: _Context) -> None:
+    if op.path is None:
+        if op.name == "remove":
+            raise NoTarget("remove needs a 'path' naming what to remove (RFC 7644 §3.5.2.2)")
+        _apply_no_path(doc, op.name, op.value, ctx)
+    else:
+        _apply_path(doc, op.name, _resolve_path(op.path, ctx.rtype), op.value, ctx)
+    _drop_empty_extensions(doc, ctx.rtype)
+
+
+def _apply_no_path(doc: dict, op: str, value, ctx: _Context) -> None:
+    """No-path add/replace (RFC 7644 §3.5.2.1, §3.5.2.3): each key is applied as a path.
+
+    Entra's aadOptscim062020 dialect puts dotted keys (`"name.givenName"`) and URN-qualified
+    keys (`"urn:…:enterprise:2.0:User:employeeNumber"`) here (entra-provisioning.md §6.4(b));
+    treating them as paths keeps them out of the document as literal keys.
+    """
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{op} without 'path' needs an object value mapping attribute "
+                           "names to values (RFC 7644 §3.5.2.1)")
+    for key, item in value.items():
+        _apply_key(doc, op, key, item, ctx)
+
+
+def _apply_key(doc: dict, op: str, key: str, value, ctx: _Context, prefix: str = "") -> None:
+    """Apply one key of a no-path (or whole-extension) value object as if it were a path."""
+    if not prefix and key.lower() == ctx.rtype.core.id.lower() and isinstance(value, dict):
+        for sub_key, item in value.items():
+            _apply_key(doc, op, sub_key, item, ctx)
+        return
+    try:
+        path = _resolve_path(f"{prefix}:{key}" if prefix else key, ctx.rtype)
+    except InvalidPath as exc:
+        raise InvalidPath(f"value key '{key}': {exc.detail}") from None
+    _apply_path(doc, op, path, value, ctx)
+
+
+def _resolve_path(text: str, rtype: ResourceType) -> PatchPath:
+    """Parse a path, with two accommodations before `filters.parse_path`.
+
+    * A core-URN prefix is stripped, so `urn:…:core:2.0:User:externalId` reaches the
+      common attributes (RFC 7643 §3.1) that the core schema itself does not list.
+    * An unqualified `manager` names the enterprise extension's attribute: Entra's
+      legacy Example 5 sends `path: "manager"` (entra-provisioning.md §6.4(d)), although
+      RFC 7644 §3.10 says unqualified names belong to the core schema.
+    """
+    text = text.strip()
+    core_prefix = rtype.core.id.lower() + ":"
+    if text.lower().startswith(core_prefix):
+        text = text[len(core_prefix):]
+    head = _HEAD.match(text).group()
+    if head.lower() == "schemas":
+        raise Mutability("'schemas' is maintained by the server and cannot be patched")
+    if not head.lower().startswith("urn:") and rtype.top_level(head) is None:
+        owner = _extension_defining(rtype, head) if head.lower() == "manager" else None
+        if owner is not None:
+            text = f"{owner}:{text}"
+    return parse_path(text, rtype)
+
+
+def _extension_defining(rtype: ResourceType, name: str) -> str | None:
+    for ext in rtype.extensions:
+        if ext.attribute(name) is not None:
+            return ext.id
+    return None
+
+
+def _apply_path(doc: dict, op: str, path: PatchPath, value, ctx: _Context) -> None:
+    if path.attr is None:
+        _apply_extension(doc, op, path.schema_urn, value, ctx)
+        return
+    _check_writable(path)
+    if ctx.divert_members and _is_members(path.attr, ctx.rtype):
+        _divert_members(op, path, value, ctx)
+        return
+    value = _coerce_reference(path, op, value)
+    if path.filter is not None and not path.attr.multi_valued:
+        raise InvalidPath(f"'{path.attr.name}' is single-valued, so it cannot take a "
+                          "'[...]' filter")
+    if path.filter is not None or (path.sub is not None and path.attr.multi_valued):
+        _apply_elements(doc, op, path, value, ctx.rtype)
+    elif path.sub is not None:
+        _apply_sub(doc, op, path.attr, path.sub, value, ctx.rtype)
+    elif op == "remove":
+        _remove_attr(doc, path.attr, value, ctx.rtype)
+    else:
+        _set_attr(doc, op, path.attr, value, ctx.rtype)
+
+
+def _apply_extension(doc: dict, op: str, urn: str, value, ctx: _Context) -> None:
+    """A bare extension URN path: its value is an object of that extension's attributes."""
+    if op == "remove" or _blank(value):
+        _pop(doc, urn)
+        return
+    if not isinstance(value, dict):
+        raise InvalidValue(f"the value for '{urn}' must be an object of its attributes")
+    for key, item in value.items():
+        _apply_key(doc, op, key, item, ctx, prefix=urn)
+
+
+def _check_writable(path: PatchPath) -> None:
+    """readOnly attributes (id, meta, groups, manager.displayName) cannot be targeted.
+
+    RFC 7643 §2.2 / RFC 7644 §3.5.2: an operation incompatible with mutability fails
+    with scimType "mutability".
+    """
+    if path.attr.read_only:
+        raise Mutability(f"'{path.attr.name}' is read-only and cannot be changed")
+    if path.sub is not None and path.sub.read_only:
+        raise Mutability(f"'{path.attr.name}.{path.sub.name}' is read-only and cannot be "
+                         "changed")
+
+
+def _coerce_reference(path: PatchPath, op: str, value):
+    """Accept Entra's shapes for a single-valued reference such as `manager`.
+
+    Entra sends the manager as a bare id string, and the legacy Example 5 as an array of
+    `{"$ref", "value"}` (entra-provisioning.md §6.4(d)); RFC 7643 §4.3 wants an object.
+    """
+    attr = path.attr
+    if op == "remove" or path.sub is not None or attr.multi_valued or not attr.is_complex:
+        return value
+    if attr.sub("value") is None:
+        return value
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, str) and value != "":
+        return {"value": value}
+    return value
+
+
+# -- whole attributes ------------------------------------------------------------------
+def _set_attr(doc: dict, op: str, attr: Attribute, value, rtype: ResourceType) -> None:
+    """add/replace of `attr`; null or "" clears it (RFC 7643 §2.5 "unassigned").
+
+    Clearing on null/"" is what Microsoft's SCIM_Null_Update_Test expects
+    (entra-provisioning.md §10).
+    """
+    container = _container(doc, attr, rtype, create=True)
+    if _blank(value):
+        _pop(container, attr.name)
+    elif attr.multi_valued:
+        _set_multi(container, op, attr, value)
+    elif attr.is_complex:
+        _set_complex(container, attr, value)
+    else:
+        _put(container, attr.name, value)
+
+
+def _set_complex(container: dict, attr: Attribute, value) -> None:
+    """Merge sub-attributes into a single-valued complex attribute.
+
+    RFC 7644 §3.5.2.1 (add) and §3.5.2.3 (replace) both leave unmentioned sub-attributes
+    alone. A reference (an attribute with a `value` sub-attribute, i.e. `manager`) whose
+    `value` changes starts afresh, so a stale `$ref` or `displayName` is not kept.
+    """
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{attr.name}' is complex; give an object of its sub-attributes")
+    incoming = _canon(attr, value)
+    current = _get(container, attr.name)
+    merged = dict(current) if isinstance(current, dict) else {}
+    if "value" in incoming and attr.sub("value") and _get(merged, "value") != incoming["value"]:
+        merged = {}
+    _merge_into(attr, merged, incoming)
+    _store(container, attr.name, merged)
+
+
+def _set_multi(container: dict, op: str, attr: Attribute, value) -> None:
+    """add appends new elements (no duplicates); replace swaps the whole list.
+
+    RFC 7644 §3.5.2.1: values already present are not added again; §3.5.2.3: replace
+    without filter replaces all values. RFC 7643 §2.4: at most one `primary`.
+    """
+    items = value if isinstance(value, list) else [value]
+    incoming = [_new_element(attr, item) for item in items]
+    result = [] if op == "replace" else _elements(container, attr)
+    added = []
+    for element in incoming:
+        if not any(_same_element(attr, element, other) for other in result):
+            result.append(element)
+            added.append(element)
+    _single_primary(result, added)
+    _store(container, attr.name, result)
+
+
+def _remove_attr(doc: dict, attr: Attribute, value, rtype: ResourceType) -> None:
+    """remove `attr`; on a multi-valued attribute a `value` limits it to those elements.
+
+    RFC 7644 §3.5.2.2 ignores `value` and would remove everything, but Entra's legacy
+    dialect sends `{"op":"Remove","path":"members","value":[{"value":"id"}]}` meaning
+    "remove only these" (entra-provisioning.md §1.3, §7).
+    """
+    container = _container(doc, attr, rtype, create=False)
+    if container is None:
+        return
+    if attr.multi_valued and not _empty(value):
+        listed = value if isinstance(value, list) else [value]
+        kept = [e for e in _elements(container, attr)
+                if not any(_is_listed(attr, e, target) for target in listed)]
+        _store(container, attr.name, kept)
+    else:
+        _pop(container, attr.name)
+
+
+def _is_listed(attr: Attribute, element, target) -> bool:
+    """Whether a legacy remove `value` entry designates `element` (by `value`, else whole)."""
+    wanted = _get(target, "value") if isinstance(target, dict) else target
+    if isinstance(target, dict) and wanted is None:
+        return isinstance(element, dict) and _strip_none(_canon(attr, target)) == element
+    actual = _get(element, "value") if isinstance(element, dict) else element
+    return _value_equal(attr.sub("value"), actual, wanted)
+
+
+# -- sub-attributes of single-valued complex attributes ------------------------------
+def _apply_sub(doc: dict, op: str, attr: Attribute, sub: Attribute, value,
+               rtype: ResourceType) -> None:
+    """`name.givenName`, `manager.value`: set or clear one sub-attribute.
+
+    The complex attribute is dropped once it has no sub-attributes left.
+    """
+    container = _container(doc, attr, rtype, create=op != "remove")
+    if container is None:
+        return
+    current = _get(container, attr.name)
+    if op == "remove" and not isinstance(current, dict):
+        return
+    obj = dict(current) if isinstance(current, dict) else {}
+    if op != "remove" and sub.name == "value" and not _blank(value) \
+            and _get(obj, "value") != value:
+        obj = {}  # a reference pointing elsewhere: see _set_complex
+    update = {sub.name: None if op == "remove" else value}
+    _merge_into(attr, obj, update)
+    _store(container, attr.name, obj)
+
+
+# -- elements of multi-valued attributes -----------------------------------------------
+def _apply_elements(doc: dict, op: str, path: PatchPath, value, rtype: ResourceType) -> None:
+    """`attr[filter]`, `attr[filter].sub` and `attr.sub` on a multi-valued attribute.
+
+    Filters are evaluated with the schema's case rules (`matches_element`). A remove or
+    a null/"" value that matches nothing is a no-op.
+    """
+    attr = path.attr
+    container = _container(doc, attr, rtype, create=True)
+    elements = _elements(container, attr)
+    hits = [e for e in elements if isinstance(e, dict)
+            and (path.filter is None or matches_element(path.filter, e))]
+    if op == "remove" or _blank(value):
+        elements = _clear_in(attr, elements, hits, path.sub)
+    else:
+        if path.sub is not None:
+            update = {path.sub.name: value}
+        elif isinstance(value, dict):
+            update = _canon(attr, value)
+        else:
+            raise InvalidValue(f"'{attr.name}[...]' needs an object of sub-attributes")
+        if hits:
+            for element in hits:
+                _merge_into(attr, element, update)
+        else:
+            hits = [_create_element(path, update)]
+            elements.append(hits[0])
+        _single_primary(elements, hits)
+        elements = _drop_bare(elements, hits)
+    _store(container, attr.name, elements)
+
+
+def _clear_in(attr: Attribute, elements: list, hits: list, sub: Attribute | None) -> list:
+    """Remove matching elements, or one sub-attribute of them (RFC 7644 §3.5.2.2)."""
+    if sub is None:
+        hit_ids = {id(e) for e in hits}
+        return [e for e in elements if id(e) not in hit_ids]
+    for element in hits:
+        _merge_into(attr, element, {sub.name: None})
+    return _drop_bare(elements, hits)
+
+
+def _drop_bare(elements: list, touched: list) -> list:
+    """Drop the touched elements left with only `type`/`primary`: they hold no data any
+    more (e.g. after clearing `emails[type eq "work"].value`). Others are left alone."""
+    bare = {id(e) for e in touched if _label_only(e)}
+    return [e for e in elements if id(e) not in bare]
+
+
+def _create_element(path: PatchPath, update: dict) -> dict:
+    """Create the element a filtered add/replace targets when none matches.
+
+    RFC 7644 §3.5.2.3 says noTarget for replace and is silent for add, but Entra sends
+    `Add emails[type eq "work"].value` for users without a work email and expects the
+    entry to be created (entra-provisioning.md §6.4(c)). The new element is built from
+    the filter's `eq` comparisons plus the value; other filters cannot describe one.
+    """
+    seed = _eq_fields(path.filter) if path.filter is not None else {}
+    if seed is None:
+        raise NoTarget(f"no '{path.attr.name}' element matches the filter, and the filter "
+                       "is not a plain 'eq' (or 'and' of 'eq') that could describe a new one")
+    element = dict(seed)
+    _merge_into(path.attr, element, update)
+    return element
+
+
+def _eq_fields(expr) -> dict | None:
+    """`type eq "work" and primary eq true` -> {"type": "work", "primary": True}."""
+    if isinstance(expr, Compare):
+        if expr.op == "eq" and expr.ref.sub is not None and expr.value is not None:
+            return {expr.ref.sub.name: expr.value}
+        return None
+    if isinstance(expr, And):
+        left, right = _eq_fields(expr.left), _eq_fields(expr.right)
+        if left is None or right is None:
+            return None
+        if any(k in left and left[k] != v for k, v in right.items()):
+            return None
+        return {**left, **right}
+    return None
+
+
+def _single_primary(elements: list, preferred: list) -> None:
+    """RFC 7643 §2.4: at most one `primary`; the element just written wins."""
+    winner = next((e for e in preferred if isinstance(e, dict)
+                   and _truthy(_get(e, "primary"))), None)
+    if winner is None:
+        return
+    for element in elements:
+        if element is not winner and isinstance(element, dict) \
+                and _truthy(_get(element, "primary")):
+            _put(element, "primary", False)
+
+
+def _same_element(attr: Attribute, new, existing) -> bool:
+    """Duplicate test for add. Elements whose `value` is immutable (group members) are
+    identified by that value alone; others must be equal as a whole."""
+    value_sub = attr.sub("value")
+    if value_sub is not None and value_sub.mutability == "immutable" \
+            and isinstance(new, dict) and isinstance(existing, dict):
+        return _value_equal(value_sub, _get(new, "value"), _get(existing, "value"))
+    return new == existing
+
+
+def _new_element(attr: Attribute, item):
+    if not attr.is_complex:
+        return item
+    if not isinstance(item, dict):
+        raise InvalidValue(f"each '{attr.name}' entry must be an object, "
+                           f"not {type(item).__name__}")
+    return _strip_none(_canon(attr, item))
+
+
+# -- member ops for the Groups service ------------------------------------------------
+def _is_members(attr: Attribute, rtype: ResourceType) -> bool:
+    return attr.name == "members" and attr.schema == rtype.core.id
+
+
+def _divert_members(op: str, path: PatchPath, value, ctx: _Context) -> None:
+    """Turn an operation on `members` into a MemberOp (entra-provisioning.md §7).
+
+    Legacy Remove with a value array removes only those ids (never all: azure-docs#30826);
+    remove without value, per RFC 7644 §3.5.2.2, removes every member.
+    """
+    if path.sub is not None:
+        raise Mutability("a member's value, type and $ref cannot be changed in place; "
+                         "remove the member and add it again")
+    if path.filter is not None:
+        if op != "remove":
+            raise InvalidPath("to add members use path 'members' with a value array")
+        ctx.record("remove", _filter_ids(path.filter))
+    elif op == "remove":
+        ids = [] if _empty(value) else _member_ids(value)
+        ctx.record("remove" if ids else "remove_all", ids)
+    elif op == "add":
+        if _blank(value):
+            raise InvalidValue("add on 'members' needs a value: [{\"value\": \"<id>\"}, ...]")
+        ids = _member_ids(value)
+        if ids:
+            ctx.record("add", ids)
+    else:
+        ctx.record("replace", [] if _blank(value) else _member_ids(value))
+
+
+def _filter_ids(expr) -> list[str]:
+    """Ids from `value eq "a" or value eq "b"` in a `members[...]` path."""
+    if isinstance(expr, Or):
+        return _filter_ids(expr.left) + _filter_ids(expr.right)
+    if isinstance(expr, Compare) and expr.op == "eq" and expr.ref.sub is not None \
+            and expr.ref.sub.name == "value" and isinstance(expr.value, str):
+        return [expr.value]
+    raise InvalidPath("members can only be selected with 'value eq \"<id>\"' comparisons, "
+                      "optionally joined by 'or'")
+
+
+def _member_ids(value) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    ids = []
+    for position, item in enumerate(items):
+        member = _get(item, "value") if isinstance(item, dict) else item
+        if not isinstance(member, str) or not member.strip():
+            raise InvalidValue(f"members entry {position} has no 'value' (the member's id)")
+        ids.append(member)
+    return list(dict.fromkeys(ids))
+
+
+# -- merging and normalisation helpers ------------------------------------------------
+def _merge_into(attr: Attribute, target: dict, update: dict) -> None:
+    """Set (or, for null/"", clear) sub-attributes, refusing in-place immutable changes.
+
+    RFC 7643 §2.2: an immutable value may be set once, never changed afterwards.
+    """
+    for key, item in update.items():
+        sub = attr.sub(key)
+        name = sub.name if sub is not None else key
+        old = _get(target, name)
+        if sub is not None and sub.mutability == "immutable" and old is not None \
+                and old != item:
+            raise Mutability(f"'{attr.name}.{name}' is immutable: it is {old!r} and cannot "
+                             "be changed")
+        if _blank(item):
+            _pop(target, name)
+        else:
+            _put(target, name, item)
+
+
+def _canon(attr: Attribute, obj: dict) -> dict:
+    """Canonical sub-attribute names (RFC 7643 §2.1); readOnly ones are ignored (§2.2).
+
+    Unknown keys are kept for the caller's validation to report.
+    """
+    result = {}
+    for key, item in obj.items():
+        sub = attr.sub(key)
+        if sub is None:
+            result[key] = item
+        elif not sub.read_only:
+            result[sub.name] = item
+    return result
+
+
+def _label_only(element) -> bool:
+    return isinstance(element, dict) and all(k.lower() in _LABELS for k in element)
+
+
+def _value_equal(sub: Attribute | None, left, right) -> bool:
+    if isinstance(left, str) and isinstance(right, str) and not (sub and sub.case_exact):
+        return left.lower() == right.lower()
+    return left == right
+
+
+def _truthy(flag) -> bool:
+    """`primary` may arrive as the string "True" (Entra legacy dialect)."""
+    return flag is True or (isinstance(flag, str) and flag.lower() == "true")
+
+
+def _blank(value) -> bool:
+    return value is None or value == ""
+
+
+def _empty(value) -> bool:
+    return _blank(value) or (isinstance(value, (list, dict)) and not value)
+
+
+def _strip_none(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if v is not None}
+
+
+# -- document access -------------------------------------------------------------------
+def _container(doc: dict, attr: Attribute, rtype: ResourceType, *, create: bool) -> dict | None:
+    """The dict holding `attr`: the doc itself, or the extension object under its URN."""
+    if not attr.schema or attr.schema == rtype.core.id:
+        return doc
+    found = _get(doc, attr.schema)
+    if isinstance(found, dict):
+        return found
+    if not create:
+        return None
+    found = {}
+    _put(doc, attr.schema, found)
+    return found
+
+
+def _drop_empty_extensions(doc: dict, rtype: ResourceType) -> None:
+    for ext in rtype.extensions:
+        if _key(doc, ext.id) is not None and _empty(_get(doc, ext.id)):
+            _pop(doc, ext.id)
+
+
+def _elements(container: dict, attr: Attribute) -> list:
+    current = _get(container, attr.name)
+    if isinstance(current, list):
+        return list(current)
+    return [] if current is None else [current]
+
+
+def _store(container: dict, name: str, value) -> None:
+    """Write a value, dropping the attribute when nothing is left of it."""
+    if _empty(value):
+        _pop(container, name)
+    else:
+        _put(container, name, value)
+
+
+def _key(obj: dict, name: str) -> str | None:
+    """The key `name` is stored under, matched case-insensitively (RFC 7643 §2.1)."""
+    if name in obj:
+        return name
+    lowered = name.lower()
+    return next((k for k in obj if isinstance(k, str) and k.lower() == lowered), None)
+
+
+def _get(obj, name: str):
+    if not isinstance(obj, dict):
+        return None
+    key = _key(obj, name)
+    return None if key is None else obj[key]
+
+
+def _put(obj: dict, name: str, value) -> None:
+    """Store under the canonical `name`, replacing any differently-cased key."""
+    _pop(obj, name)
+    obj[name] = value
+
+
+def _pop(obj: dict, name: str) -> None:
+    lowered = name.lower()
+    for key in [k for k in obj if isinstance(k, str) and k.lower() == lowered]:
+        del obj[key]

@@ -1,0 +1,850 @@
+"""PATCH semantics (RFC 7644 §3.5.2) in both Entra ID dialects (docs/entra-provisioning.md).
+
+Payload fixtures in tests/fixtures/ are named by source: `entra-legacy-*` (default
+dialect), `entra-aadOptscim062020-*` (flagged tenants), `rfc7644-<section>-*` (RFC
+examples), `microsoft-*` / `refcode-*` (Microsoft's validator and reference suite).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scim_appliance.domain.errors import (
+    InvalidPath,
+    InvalidSyntax,
+    InvalidValue,
+    Mutability,
+    NoTarget,
+    ScimError,
+)
+from scim_appliance.domain.patch import MemberOp, apply_operations, apply_patch
+from scim_appliance.domain.schema import ENTERPRISE_USER, GROUP_TYPE, PATCH_OP, USER_TYPE
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ENT = ENTERPRISE_USER
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+MGR = "2c2f6fb8-254f-492e-b7fe-c09c5a61c8a2"
+
+ADELE = {
+    "externalId": "adelev",
+    "userName": "adele.vance@contoso.com",
+    "active": True,
+    "displayName": "Adele Vance",
+    "title": "Retail Manager",
+    "preferredLanguage": "en-US",
+    "emails": [{"primary": True, "type": "work", "value": "adele.vance@contoso.com"}],
+    "name": {"formatted": "Adele Vance", "familyName": "Vance", "givenName": "Adele"},
+    "addresses": [{"type": "work", "formatted": "18/2111", "streetAddress": "One Microsoft Way",
+                   "locality": "Redmond", "region": "WA", "postalCode": "98052",
+                   "country": "US"}],
+    "phoneNumbers": [{"type": "work", "value": "+1 425 555 0100"},
+                     {"type": "mobile", "value": "+1 425 555 0101"},
+                     {"type": "fax", "value": "+1 425 555 0102"}],
+    ENT: {"employeeNumber": "1001", "department": "Retail"},
+}
+
+BABS = "2819c223-7f76-453a-919d-413861904646"
+JAMES = "08e1d05d-121c-4561-8b96-473d93df9210"
+OTHER = "902c246b-6245-4190-8e05-00816be7344a"
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def body(*ops) -> dict:
+    return {"schemas": [PATCH_OP], "Operations": list(ops)}
+
+
+def patch(doc, *ops, rtype=USER_TYPE, member_ops=None):
+    """Apply ops and check the input document was not modified."""
+    before = copy.deepcopy(doc)
+    result = apply_patch(doc, body(*ops), rtype, member_ops=member_ops)
+    assert doc == before
+    return result
+
+
+def fails(doc, ops, error, *fragments, rtype=USER_TYPE, member_ops=None):
+    """Check the request fails with `error`, its detail names `fragments`, and nothing changed."""
+    before = copy.deepcopy(doc)
+    before_ops = list(member_ops) if member_ops is not None else None
+    with pytest.raises(error) as info:
+        apply_patch(doc, body(*ops), rtype, member_ops=member_ops)
+    assert doc == before
+    if member_ops is not None:
+        assert member_ops == before_ops
+    for fragment in fragments:
+        assert fragment in info.value.detail, info.value.detail
+    return info.value
+
+
+def with_(base: dict, **changes) -> dict:
+    """A copy of `base` with top-level keys replaced (value None deletes the key)."""
+    doc = copy.deepcopy(base)
+    for key, value in changes.items():
+        if value is None:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    return doc
+
+
+# -- Entra payloads ----------------------------------------------------------------------
+def test_entra_legacy_replace_attributes():
+    result = apply_patch(ADELE, load("entra-legacy-replace-attributes"), USER_TYPE)
+    assert result == with_(
+        ADELE,
+        displayName="Pvlo",
+        emails=[{"primary": True, "type": "work", "value": "pvlo@contoso.com"}],
+        name={"formatted": "Adele Vance", "familyName": "Pkqf", "givenName": "Gtfd"},
+        externalId="Eqpj",
+        **{ENT: {"employeeNumber": "Eqpj", "department": "Retail"}},
+    )
+
+
+def test_entra_aadoptscim062020_no_path_replace_splits_dotted_and_urn_keys():
+    result = apply_patch(ADELE, load("entra-aadOptscim062020-no-path"), USER_TYPE)
+    assert result == with_(
+        ADELE,
+        displayName="Bjfe",
+        emails=[{"primary": True, "type": "work", "value": "bjfe@contoso.com"}],
+        name={"formatted": "Adele Vance", "familyName": "Unua", "givenName": "Kkom"},
+        **{ENT: {"employeeNumber": "Aklq", "department": "Retail"}},
+    )
+    assert not [k for k in result if "." in k and not k.startswith("urn:")]
+    assert f"{ENT}:employeeNumber" not in result
+
+
+def test_entra_aadoptscim062020_no_path_add():
+    result = apply_patch(ADELE, load("entra-aadOptscim062020-no-path-add"), USER_TYPE)
+    assert result == with_(
+        ADELE,
+        title="Store Lead",
+        name={"formatted": "Adele V.", "familyName": "Vance", "givenName": "Adele"},
+        **{ENT: {"employeeNumber": "1001", "department": "Sales",
+                 "manager": {"value": "c3d4e5f6-manager"}}},
+    )
+
+
+def test_entra_add_on_filter_path_without_match_creates_the_entry():
+    """docs/entra-provisioning.md §6.4(c): validator "Patch User - Add Attributes"."""
+    doc = {"userName": "u", "emails": [{"type": "home", "value": "u@home.example"}]}
+    result = apply_patch(doc, load("entra-legacy-add-work-email-no-match"), USER_TYPE)
+    assert result["emails"] == [{"type": "home", "value": "u@home.example"},
+                                {"type": "work", "value": "x@contoso.com"}]
+
+    doc = {"userName": "u", "addresses": [{"type": "home", "locality": "Bonn"}]}
+    result = apply_patch(doc, load("entra-legacy-add-work-address-formatted"), USER_TYPE)
+    assert result["addresses"] == [{"type": "home", "locality": "Bonn"},
+                                   {"type": "work", "formatted": "18/2111"}]
+
+
+def test_entra_legacy_mixed_ops():
+    result = apply_patch(ADELE, load("entra-legacy-mixed-ops"), USER_TYPE)
+    assert result["emails"] == [{"primary": True, "type": "work", "value": "adele@contoso.com"}]
+    assert result["addresses"][0]["formatted"] == "Bldg 18"
+    assert result["addresses"][0]["locality"] == "Redmond"
+    assert result[ENT] == {"employeeNumber": "1001", "department": "Finance"}
+
+
+def test_entra_single_valued_add_and_username_change():
+    result = apply_patch(ADELE, load("entra-legacy-add-nickname"), USER_TYPE)
+    assert result == with_(ADELE, nickName="Babs")
+    result = apply_patch(ADELE, load("entra-legacy-replace-username"), USER_TYPE)
+    assert result == with_(ADELE, userName="adele.v@contoso.com")
+
+
+@pytest.mark.parametrize("fixture, expected", [
+    ("entra-legacy-disable-user", "False"),
+    ("entra-legacy-enable-user", "True"),
+    ("entra-lowercase-string-disable-user", "false"),
+    ("entra-aadOptscim062020-disable-user", False),
+    ("entra-tutorial-disable-user", False),
+])
+def test_active_values_are_passed_through_for_the_caller_to_coerce(fixture, expected):
+    """§6.4(e): the caller turns "False"/"false" into a JSON boolean after patching."""
+    result = apply_patch(ADELE, load(fixture), USER_TYPE)
+    assert result == with_(ADELE, active=expected)
+    assert type(result["active"]) is type(expected)
+
+
+def test_microsoft_null_update_clears_attributes():
+    """SCIM_Null_Update_Test: PATCH with "" and null must clear attributes."""
+    result = apply_patch(ADELE, load("microsoft-null-update"), USER_TYPE)
+    assert result == with_(
+        ADELE,
+        title=None,
+        preferredLanguage=None,
+        displayName=None,
+        name={"formatted": "Adele Vance", "familyName": "Vance"},
+        phoneNumbers=[{"type": "work", "value": "+1 425 555 0100"},
+                      {"type": "mobile", "value": "+1 425 555 0101"}],
+        **{ENT: {"employeeNumber": "1001"}},
+    )
+
+
+# -- manager (§6.4(d)) -------------------------------------------------------------------
+MANAGER_CASES = [
+    ("add bare string", {"userName": "u"}, load("entra-manager-add-string"),
+     {"userName": "u", ENT: {"manager": {"value": MGR}}}),
+    ("replace bare string drops stale $ref",
+     {ENT: {"manager": {"value": MGR, "$ref": f"../Users/{MGR}"}}},
+     load("entra-manager-replace-string"),
+     {ENT: {"manager": {"value": "9a8b7c6d-0000-4000-8000-000000000001"}}}),
+    ("replace with empty string removes", {ENT: {"department": "D", "manager": {"value": MGR}}},
+     load("entra-manager-remove-empty-string"), {ENT: {"department": "D"}}),
+    ("replace with null removes, empty extension dropped",
+     {"userName": "u", ENT: {"manager": {"value": MGR}}},
+     body({"op": "Replace", "path": f"{ENT}:manager", "value": None}), {"userName": "u"}),
+    ("object value kept as is", {},
+     body({"op": "add", "path": f"{ENT}:manager", "value": {"value": MGR}}),
+     {ENT: {"manager": {"value": MGR}}}),
+    ("legacy Example 5: unqualified path, array value", {"userName": "u"},
+     load("entra-legacy-manager-example5"),
+     {"userName": "u", ENT: {"manager": {"$ref": f"http://example.com/Users/{MGR}",
+                                         "value": MGR}}}),
+    ("manager.value with a string", {},
+     body({"op": "Replace", "path": f"{ENT}:manager.value", "value": MGR}),
+     {ENT: {"manager": {"value": MGR}}}),
+    ("unqualified manager.value", {ENT: {"manager": {"value": "old", "$ref": "x"}}},
+     body({"op": "Replace", "path": "Manager.Value", "value": MGR}),
+     {ENT: {"manager": {"value": MGR}}}),
+    ("remove unqualified manager", {ENT: {"department": "D", "manager": {"value": MGR}}},
+     body({"op": "Remove", "path": "manager"}), {ENT: {"department": "D"}}),
+    ("no-path URN key with empty string removes", {ENT: {"manager": {"value": MGR}}},
+     body({"op": "replace", "value": {f"{ENT}:manager": ""}}), {}),
+]
+
+
+@pytest.mark.parametrize("doc, message, expected",
+                         [c[1:] for c in MANAGER_CASES], ids=[c[0] for c in MANAGER_CASES])
+def test_manager(doc, message, expected):
+    assert apply_patch(doc, message, USER_TYPE) == expected
+
+
+def test_manager_is_not_a_group_attribute():
+    fails({"displayName": "g"}, [{"op": "add", "path": "manager", "value": MGR}],
+          InvalidPath, "manager", rtype=GROUP_TYPE)
+
+
+# -- message structure and op names ------------------------------------------------------
+@pytest.mark.parametrize("name", ["add", "Add", "ADD", "aDd"])
+def test_add_op_name_is_case_insensitive(name):
+    assert patch({}, {"op": name, "path": "nickName", "value": "Babs"}) == {"nickName": "Babs"}
+
+
+@pytest.mark.parametrize("name", ["replace", "Replace", "REPLACE"])
+def test_replace_op_name_is_case_insensitive(name):
+    assert patch({"title": "a"}, {"op": name, "path": "title", "value": "b"}) == {"title": "b"}
+
+
+@pytest.mark.parametrize("name", ["remove", "Remove", "REMOVE"])
+def test_remove_op_name_is_case_insensitive(name):
+    assert patch({"title": "a", "nickName": "n"}, {"op": name, "path": "title"}) == \
+        {"nickName": "n"}
+
+
+@pytest.mark.parametrize("name", ["move", "copy", "", None, 3])
+def test_unknown_op_is_invalid_syntax_naming_it(name):
+    error = fails({}, [{"op": name, "path": "title", "value": "x"}], InvalidSyntax,
+                  "Operations[0]", repr(name))
+    assert error.scim_type == "invalidSyntax" and error.status == 400
+
+
+def test_missing_op_is_invalid_syntax():
+    fails({}, [{"path": "title", "value": "x"}], InvalidSyntax, "Operations[0]")
+
+
+@pytest.mark.parametrize("message, fragment", [
+    ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+      "Operations": [{"op": "add", "path": "title", "value": "x"}]}, "PatchOp"),
+    ({"schemas": [PATCH_OP]}, "Operations"),
+    ({"schemas": [PATCH_OP], "Operations": []}, "non-empty"),
+    ({"schemas": [PATCH_OP], "Operations": {"op": "add"}}, "non-empty"),
+    ({"schemas": [PATCH_OP], "Operations": ["add"]}, "Operations[0]"),
+    ({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": 5, "value": "x"}]}, "path"),
+    ({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title"}]}, "value"),
+    ({"schemas": [PATCH_OP], "Operations": [{"op": "replace"}]}, "value"),
+    (["not", "an", "object"], "JSON object"),
+])
+def test_malformed_message_is_invalid_syntax(message, fragment):
+    doc = {"title": "t"}
+    with pytest.raises(InvalidSyntax) as info:
+        apply_patch(doc, message, USER_TYPE)
+    assert fragment in info.value.detail
+    assert doc == {"title": "t"}
+
+
+def test_missing_schemas_is_tolerated_and_operations_key_is_case_insensitive():
+    message = {"operations": [{"op": "add", "path": "title", "value": "x"}]}
+    assert apply_patch({}, message, USER_TYPE) == {"title": "x"}
+    message = {"SCHEMAS": [PATCH_OP.upper()],
+               "Operations": [{"op": "add", "path": "title", "value": "x"}]}
+    assert apply_patch({}, message, USER_TYPE) == {"title": "x"}
+
+
+def test_apply_operations_takes_the_operations_list():
+    result = apply_operations({"title": "a"}, [{"op": "Replace", "path": "title", "value": "b"}],
+                              USER_TYPE)
+    assert result == {"title": "b"}
+
+
+def test_blank_path_counts_as_no_path():
+    assert patch({}, {"op": "add", "path": " ", "value": {"title": "x"}}) == {"title": "x"}
+
+
+# -- table: path forms, add, replace, remove ---------------------------------------------
+WORK = {"type": "work", "value": "w@x.com"}
+HOME = {"type": "home", "value": "h@x.com"}
+
+CASES = [
+    # -- path forms (item 2) and name canonicalisation (RFC 7643 §2.1)
+    ("attr", {}, [{"op": "add", "path": "displayName", "value": "D"}], {"displayName": "D"}),
+    ("attr case-insensitive", {}, [{"op": "add", "path": "DISPLAYNAME", "value": "D"}],
+     {"displayName": "D"}),
+    ("attr.sub canonical", {"name": {"familyName": "F"}},
+     [{"op": "add", "path": "Name.GivenName", "value": "G"}],
+     {"name": {"familyName": "F", "givenName": "G"}}),
+    ("attr.sub creates complex", {}, [{"op": "replace", "path": "name.givenName", "value": "G"}],
+     {"name": {"givenName": "G"}}),
+    ("extension URN path", {}, [{"op": "add", "path": f"{ENT}:department", "value": "D"}],
+     {ENT: {"department": "D"}}),
+    ("extension URN path, other case", {ENT: {"department": "A"}},
+     [{"op": "replace", "path": f"{ENT.lower()}:DEPARTMENT", "value": "B"}],
+     {ENT: {"department": "B"}}),
+    ("core URN path", {}, [{"op": "add", "path": f"{CORE}:displayName", "value": "D"}],
+     {"displayName": "D"}),
+    ("core URN path to a sub-attribute", {},
+     [{"op": "add", "path": f"{CORE}:name.familyName", "value": "F"}],
+     {"name": {"familyName": "F"}}),
+    ("core URN path to a common attribute", {},
+     [{"op": "add", "path": f"{CORE}:externalId", "value": "e"}], {"externalId": "e"}),
+    ("attr[filter]", {"emails": [WORK, HOME]},
+     [{"op": "remove", "path": 'emails[type eq "home"]'}], {"emails": [WORK]}),
+    ("attr[filter].sub emails", {"emails": [WORK, HOME]},
+     [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "n@x.com"}],
+     {"emails": [{"type": "work", "value": "n@x.com"}, HOME]}),
+    ("attr[filter].sub addresses", {"addresses": [{"type": "work", "locality": "A"}]},
+     [{"op": "replace", "path": 'addresses[type eq "work"].locality', "value": "B"}],
+     {"addresses": [{"type": "work", "locality": "B"}]}),
+    ("attr[filter].sub phoneNumbers", {"phoneNumbers": [{"type": "mobile", "value": "1"}]},
+     [{"op": "Replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "2"}],
+     {"phoneNumbers": [{"type": "mobile", "value": "2"}]}),
+    ("path keywords in any case", {"emails": [WORK]},
+     [{"op": "replace", "path": 'EMAILS[TYPE EQ "work"].VALUE', "value": "n@x.com"}],
+     {"emails": [{"type": "work", "value": "n@x.com"}]}),
+    ("bare extension URN merges its object", {ENT: {"department": "A", "division": "V"}},
+     [{"op": "replace", "path": ENT,
+       "value": {"Department": "B", "employeeNumber": "7", "manager": MGR}}],
+     {ENT: {"department": "B", "division": "V", "employeeNumber": "7",
+            "manager": {"value": MGR}}}),
+    ("bare extension URN remove", {"title": "t", ENT: {"department": "A"}},
+     [{"op": "remove", "path": ENT}], {"title": "t"}),
+    # -- add (item 3)
+    ("add overwrites single-valued simple", {"title": "a"},
+     [{"op": "add", "path": "title", "value": "b"}], {"title": "b"}),
+    ("add merges complex", {"name": {"givenName": "A", "familyName": "B"}},
+     [{"op": "add", "path": "name", "value": {"GIVENNAME": "C", "middleName": "M"}}],
+     {"name": {"givenName": "C", "familyName": "B", "middleName": "M"}}),
+    ("add appends array", {"emails": [WORK]},
+     [{"op": "add", "path": "emails", "value": [HOME]}], {"emails": [WORK, HOME]}),
+    ("add wraps a single object", {"emails": [WORK]},
+     [{"op": "add", "path": "emails", "value": {"Type": "home", "Value": "h@x.com"}}],
+     {"emails": [WORK, HOME]}),
+    ("add skips duplicates", {"emails": [WORK]},
+     [{"op": "add", "path": "emails", "value": [dict(WORK), HOME, dict(HOME)]}],
+     {"emails": [WORK, HOME]}),
+    ("add primary demotes the old primary", {"emails": [{**WORK, "primary": True}]},
+     [{"op": "add", "path": "emails", "value": [{**HOME, "primary": True}]}],
+     {"emails": [{**WORK, "primary": False}, {**HOME, "primary": True}]}),
+    ("add primary 'True' string demotes too", {"emails": [{**WORK, "primary": True}]},
+     [{"op": "Add", "path": "emails", "value": [{**HOME, "primary": "True"}]}],
+     {"emails": [{**WORK, "primary": False}, {**HOME, "primary": "True"}]}),
+    ("add filter.sub sets every match", {"phoneNumbers": [
+        {"type": "work", "value": "1"}, {"type": "Work", "value": "2"},
+        {"type": "home", "value": "3"}]},
+     [{"op": "add", "path": 'phoneNumbers[type eq "work"].display', "value": "desk"}],
+     {"phoneNumbers": [{"type": "work", "value": "1", "display": "desk"},
+                       {"type": "Work", "value": "2", "display": "desk"},
+                       {"type": "home", "value": "3"}]}),
+    ("add filter.sub without match creates from and-of-eq",
+     {"emails": [{**HOME, "primary": True}]},
+     [{"op": "add", "path": 'emails[type eq "work" and primary eq true].value',
+       "value": "w@x.com"}],
+     {"emails": [{**HOME, "primary": False}, {"type": "work", "primary": True,
+                                              "value": "w@x.com"}]}),
+    ("add filter (no sub) merges into match", {"addresses": [{"type": "work", "locality": "A"}]},
+     [{"op": "add", "path": 'addresses[type eq "work"]', "value": {"postalCode": "1"}}],
+     {"addresses": [{"type": "work", "locality": "A", "postalCode": "1"}]}),
+    ("add filter (no sub) creates when nothing matches", {},
+     [{"op": "add", "path": 'addresses[type eq "work"]', "value": {"Locality": "A"}}],
+     {"addresses": [{"type": "work", "locality": "A"}]}),
+    ("add multi-valued sub without filter creates an element", {},
+     [{"op": "add", "path": "emails.value", "value": "a@x.com"}],
+     {"emails": [{"value": "a@x.com"}]}),
+    ("add null clears", {"title": "t"}, [{"op": "add", "path": "title", "value": None}], {}),
+    ("add empty string clears", {"title": "t"}, [{"op": "Add", "path": "title", "value": ""}],
+     {}),
+    ("add empty list adds nothing", {"emails": [WORK]},
+     [{"op": "add", "path": "emails", "value": []}], {"emails": [WORK]}),
+    ("password is stored for the caller", {},
+     [{"op": "replace", "path": "password", "value": "s3cret"}], {"password": "s3cret"}),
+    # -- replace (item 4)
+    ("replace swaps the whole list", {"emails": [WORK, HOME]},
+     [{"op": "replace", "path": "emails", "value": [{"type": "other", "value": "o@x.com"}]}],
+     {"emails": [{"type": "other", "value": "o@x.com"}]}),
+    ("replace complex merges sub-attributes (RFC 7644 §3.5.2.3)",
+     {"name": {"givenName": "A", "familyName": "B"}},
+     [{"op": "replace", "path": "name", "value": {"givenName": "C"}}],
+     {"name": {"givenName": "C", "familyName": "B"}}),
+    ("replace complex with null sub clears that sub",
+     {"name": {"givenName": "A", "familyName": "B"}},
+     [{"op": "replace", "path": "name", "value": {"givenName": None}}],
+     {"name": {"familyName": "B"}}),
+    ("replace null clears", {"title": "t", "nickName": "n"},
+     [{"op": "replace", "path": "title", "value": None}], {"nickName": "n"}),
+    ("replace empty string clears", {"title": "t"},
+     [{"op": "Replace", "path": "title", "value": ""}], {}),
+    ("replace null clears a complex attribute", {"name": {"givenName": "A"}},
+     [{"op": "replace", "path": "name", "value": None}], {}),
+    ("replace empty list drops the attribute", {"emails": [WORK]},
+     [{"op": "replace", "path": "emails", "value": []}], {}),
+    ("replace filter.sub without match creates", {"emails": [HOME]},
+     [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "w@x.com"}],
+     {"emails": [HOME, WORK]}),
+    ("replace filter with object replaces matching sub-attributes",
+     {"addresses": [{"type": "work", "locality": "A", "region": "R"}]},
+     [{"op": "replace", "path": 'addresses[type eq "work"]',
+       "value": {"type": "work", "locality": "B"}}],
+     {"addresses": [{"type": "work", "locality": "B", "region": "R"}]}),
+    ("replace filter.sub with empty string clears and drops the bare element",
+     {"emails": [{**WORK, "primary": True}, HOME]},
+     [{"op": "Replace", "path": 'emails[type eq "work"].value', "value": ""}],
+     {"emails": [HOME]}),
+    ("replace filter.primary sets the primary", {"emails": [{**WORK, "primary": True}, HOME]},
+     [{"op": "replace", "path": 'emails[type eq "home"].primary', "value": True}],
+     {"emails": [{**WORK, "primary": False}, {**HOME, "primary": True}]}),
+    ("untouched bare elements are left alone", {"emails": [{"type": "home"}, WORK]},
+     [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "n@x.com"}],
+     {"emails": [{"type": "home"}, {"type": "work", "value": "n@x.com"}]}),
+    # -- remove (item 5)
+    ("remove attr", {"title": "t", "nickName": "n"}, [{"op": "remove", "path": "title"}],
+     {"nickName": "n"}),
+    ("remove attr.sub", {"name": {"givenName": "A", "familyName": "B"}},
+     [{"op": "remove", "path": "name.givenName"}], {"name": {"familyName": "B"}}),
+    ("remove last sub drops the complex", {"name": {"givenName": "A"}},
+     [{"op": "remove", "path": "name.givenName"}], {}),
+    ("remove filter drops matching elements", {"phoneNumbers": [
+        {"type": "work", "value": "1"}, {"type": "fax", "value": "2"}]},
+     [{"op": "remove", "path": 'phoneNumbers[type eq "fax"]'}],
+     {"phoneNumbers": [{"type": "work", "value": "1"}]}),
+    ("remove filter of the last element drops the attribute", {"emails": [WORK]},
+     [{"op": "remove", "path": 'emails[type eq "work"]'}], {}),
+    ("remove filter.sub", {"addresses": [{"type": "work", "locality": "A", "region": "R"}]},
+     [{"op": "remove", "path": 'addresses[type eq "work"].locality'}],
+     {"addresses": [{"type": "work", "region": "R"}]}),
+    ("remove multi-valued sub without filter", {"emails": [{**WORK, "display": "d"}, HOME]},
+     [{"op": "remove", "path": "emails.display"}], {"emails": [WORK, HOME]}),
+    ("remove filter without match is a no-op", {"emails": [WORK]},
+     [{"op": "remove", "path": 'emails[type eq "home"]'}], {"emails": [WORK]}),
+    ("remove absent attribute is a no-op", {"title": "t"},
+     [{"op": "remove", "path": "nickName"}], {"title": "t"}),
+    ("remove absent sub is a no-op", {"title": "t"},
+     [{"op": "remove", "path": "name.givenName"}], {"title": "t"}),
+    ("remove absent extension attribute is a no-op", {"title": "t"},
+     [{"op": "remove", "path": f"{ENT}:department"}], {"title": "t"}),
+    ("remove last extension attribute drops the extension", {ENT: {"department": "D"}},
+     [{"op": "remove", "path": f"{ENT}:department"}], {}),
+    ("legacy remove with value array removes only those",
+     {"emails": [WORK, HOME, {"type": "other", "value": "o@x.com"}]},
+     [{"op": "Remove", "path": "emails", "value": [{"value": "W@X.COM"}, {"value": "o@x.com"}]}],
+     {"emails": [HOME]}),
+    ("legacy remove by whole element", {"emails": [WORK, HOME]},
+     [{"op": "Remove", "path": "emails", "value": [{"type": "home", "value": "h@x.com"}]}],
+     {"emails": [WORK]}),
+    ("legacy remove with no matching value is a no-op", {"emails": [WORK]},
+     [{"op": "Remove", "path": "emails", "value": [{"value": "nobody@x.com"}]}],
+     {"emails": [WORK]}),
+    ("password remove", {"password": "p", "title": "t"}, [{"op": "remove", "path": "password"}],
+     {"title": "t"}),
+    # -- value filters use the schema's case rules (item 11)
+    ("filter value is case-insensitive", {"emails": [WORK]},
+     [{"op": "replace", "path": 'emails[type eq "WORK"].value', "value": "n@x.com"}],
+     {"emails": [{"type": "work", "value": "n@x.com"}]}),
+    ("filter on value is case-insensitive", {"emails": [WORK, HOME]},
+     [{"op": "remove", "path": 'emails[value eq "H@X.COM"]'}], {"emails": [WORK]}),
+    # -- no-path add/replace (item 6)
+    ("no-path plain, dotted and URN keys", {"name": {"familyName": "F"}},
+     [{"op": "add", "value": {"displayName": "D", "name.givenName": "G",
+                              f"{ENT}:employeeNumber": "42", f"{CORE}:title": "T"}}],
+     {"name": {"familyName": "F", "givenName": "G"}, "displayName": "D", "title": "T",
+      ENT: {"employeeNumber": "42"}}),
+    ("no-path extension URN object", {ENT: {"department": "A"}},
+     [{"op": "replace", "value": {ENT: {"costCenter": "CC", "manager": {"value": MGR}}}}],
+     {ENT: {"department": "A", "costCenter": "CC", "manager": {"value": MGR}}}),
+    ("no-path core URN object", {},
+     [{"op": "add", "value": {CORE: {"displayName": "D", "name.givenName": "G"}}}],
+     {"displayName": "D", "name": {"givenName": "G"}}),
+    ("no-path null and empty string clear", {"title": "t", "name": {"givenName": "G"},
+                                             ENT: {"department": "D"}},
+     [{"op": "replace", "value": {"title": None, "name.givenName": "",
+                                  f"{ENT}:department": None}}], {}),
+    ("no-path key case-insensitive", {},
+     [{"op": "add", "value": {"NickName": "n", "NAME.familyname": "F"}}],
+     {"nickName": "n", "name": {"familyName": "F"}}),
+    ("no-path multi-valued add appends", {"emails": [WORK]},
+     [{"op": "add", "value": {"emails": [HOME]}}], {"emails": [WORK, HOME]}),
+    # -- several operations apply in order (item 10)
+    ("operations apply in order", {},
+     [{"op": "add", "path": "title", "value": "a"},
+      {"op": "replace", "path": "title", "value": "b"},
+      {"op": "add", "path": "nickName", "value": "n"},
+      {"op": "remove", "path": "title"}], {"nickName": "n"}),
+]
+
+
+@pytest.mark.parametrize("doc, ops, expected", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_patch_semantics(doc, ops, expected):
+    assert patch(doc, *ops) == expected
+
+
+# -- RFC 7644 examples on users ----------------------------------------------------------
+def test_rfc7644_add_without_path():
+    doc = {"userName": "bjensen", "emails": [{"value": "bjensen@example.com", "type": "work"}]}
+    result = apply_patch(doc, load("rfc7644-3.5.2.1-add-no-path"), USER_TYPE)
+    assert result == {"userName": "bjensen", "nickName": "Babs",
+                      "emails": [{"value": "bjensen@example.com", "type": "work"},
+                                 {"value": "babs@jensen.org", "type": "home"}]}
+
+
+def test_rfc7644_replace_without_path():
+    doc = {"userName": "bjensen", "emails": [{"value": "old@example.com", "type": "work"}]}
+    result = apply_patch(doc, load("rfc7644-3.5.2.3-replace-no-path"), USER_TYPE)
+    assert result == {"userName": "bjensen", "nickName": "Babs",
+                      "emails": [{"value": "bjensen@example.com", "type": "work",
+                                  "primary": True},
+                                 {"value": "babs@jensen.org", "type": "home"}]}
+
+
+def test_rfc7644_replace_work_address():
+    doc = {"addresses": [{"type": "work", "streetAddress": "1 Old St", "locality": "X"},
+                         {"type": "home", "locality": "Y", "primary": True}]}
+    result = apply_patch(doc, load("rfc7644-3.5.2.3-replace-work-address"), USER_TYPE)
+    assert result == {"addresses": [
+        {"type": "work", "streetAddress": "911 Universal City Plaza", "locality": "Hollywood",
+         "region": "CA", "postalCode": "91608", "country": "US",
+         "formatted": "911 Universal City Plaza\nHollywood, CA 91608 US", "primary": True},
+        {"type": "home", "locality": "Y", "primary": False}]}
+
+
+def test_rfc7644_replace_street_address():
+    doc = {"addresses": [{"type": "work", "streetAddress": "1 Old St"}]}
+    result = apply_patch(doc, load("rfc7644-3.5.2.3-replace-street-address"), USER_TYPE)
+    assert result == {"addresses": [{"type": "work", "streetAddress": "1010 Broadway Ave"}]}
+
+
+def test_values_are_stored_exactly_as_sent():
+    """§1.6: no reformatting, or Entra sees a diff every cycle."""
+    result = patch({}, {"op": "add", "path": 'phoneNumbers[type eq "work"].value',
+                        "value": " +1 (425) 555-0100 "},
+                   {"op": "add", "path": "emails", "value": [{"value": "Adele@Contoso.COM"}]})
+    assert result == {"phoneNumbers": [{"type": "work", "value": " +1 (425) 555-0100 "}],
+                      "emails": [{"value": "Adele@Contoso.COM"}]}
+
+
+# -- errors --------------------------------------------------------------------------------
+def test_remove_without_path_is_no_target():
+    error = fails(ADELE, [{"op": "Remove", "value": {"title": "x"}}], NoTarget, "Operations[0]",
+                  "path")
+    assert error.scim_type == "noTarget"
+
+
+@pytest.mark.parametrize("doc, path, value", [
+    ({"emails": [HOME]}, 'emails[value co "zzz"].display', "d"),
+    ({"emails": [HOME]}, 'emails[type eq "work" or type eq "other"].value', "v"),
+    ({"emails": [WORK]}, 'emails[not (type eq "work")].value', "v"),
+    ({}, 'emails[type ne "work"]', {"value": "v"}),
+    ({}, 'emails[value pr]', {"value": "v"}),
+])
+@pytest.mark.parametrize("op", ["add", "replace"])
+def test_filtered_set_without_match_and_without_plain_eq_is_no_target(doc, path, value, op):
+    fails(doc, [{"op": op, "path": path, "value": value}], NoTarget, path, "eq")
+
+
+@pytest.mark.parametrize("value", ["a string", ["a", "list"], 5, True])
+def test_no_path_value_must_be_an_object(value):
+    fails({}, [{"op": "replace", "value": value}], InvalidValue, "Operations[0]", "object")
+
+
+@pytest.mark.parametrize("path, value", [
+    ("name", "just a string"),
+    ("name", ["a"]),
+    ("emails", ["a@x.com"]),
+    ('emails[type eq "work"]', "a@x.com"),
+    (ENT, "not an object"),
+])
+def test_non_object_value_for_complex_is_invalid_value(path, value):
+    fails({}, [{"op": "add", "path": path, "value": value}], InvalidValue, path)
+
+
+@pytest.mark.parametrize("path", [
+    "id", "ID", "meta", "meta.created", "meta.lastModified", "groups",
+    'groups[value eq "g1"]', f"{ENT}:manager.displayName", "manager.displayName",
+    f"{CORE}:id", "schemas",
+])
+@pytest.mark.parametrize("op", ["add", "replace", "remove"])
+def test_read_only_targets_are_mutability_errors(path, op):
+    error = fails({"emails": [WORK], ENT: {"manager": {"value": MGR}}},
+                  [{"op": op, "path": path, "value": "x"}], Mutability, path)
+    assert error.scim_type == "mutability" and error.status == 400
+
+
+@pytest.mark.parametrize("key", ["id", "meta", "groups", "schemas"])
+def test_read_only_no_path_keys_are_mutability_errors(key):
+    fails({}, [{"op": "replace", "value": {"title": "t", key: "x"}}], Mutability)
+
+
+def test_read_only_sub_attributes_in_a_value_are_ignored():
+    """RFC 7643 §2.2: readOnly values supplied by the client are not stored."""
+    result = patch({}, {"op": "add", "path": f"{ENT}:manager",
+                        "value": {"value": MGR, "displayName": "The Boss"}})
+    assert result == {ENT: {"manager": {"value": MGR}}}
+
+
+@pytest.mark.parametrize("path, fragment", [
+    ("foo", "unknown attribute 'foo'"),
+    ("name.foo", "foo"),
+    ("emails.foo", "foo"),
+    ('emails[foo eq "x"]', "foo"),
+    ('emails[type eq "work"].foo', "foo"),
+    ("urn:example:unknown:2.0:User:foo", "unknown schema"),
+    ("urn:example:unknown:2.0:User", "unknown schema"),
+    (f"{ENT}:foo", "foo"),
+    (CORE, "core schema"),
+    ('name[givenName eq "x"]', "single-valued"),
+    ('emails[type eq "work"', "]"),
+    ("title.value", "title"),
+])
+def test_unknown_or_malformed_paths_are_invalid_path(path, fragment):
+    error = fails({"name": {"givenName": "x"}},
+                  [{"op": "replace", "path": path, "value": "v"}], InvalidPath, fragment)
+    assert error.scim_type == "invalidPath" and "Operations[0]" in error.detail
+
+
+@pytest.mark.parametrize("key", ["foo", "name.foo", f"{ENT}:foo", "urn:example:x:2.0:User:a"])
+def test_unknown_no_path_keys_are_invalid_path(key):
+    error = fails({}, [{"op": "add", "value": {"title": "t", key: "v"}}], InvalidPath,
+                  f"'{key}'")
+    if key == "foo":
+        assert "unknown attribute 'foo'" in error.detail
+
+
+def test_failing_request_is_atomic_and_names_the_operation():
+    doc = copy.deepcopy(ADELE)
+    error = fails(doc, [
+        {"op": "Replace", "path": "displayName", "value": "Changed"},
+        {"op": "Remove", "path": 'emails[type eq "work"]'},
+        {"op": "Replace", "path": "nosuch", "value": "x"},
+    ], InvalidPath, "Operations[2]", "replace", "nosuch")
+    assert "Operations[0]" not in error.detail
+    assert doc == ADELE
+
+
+# -- groups --------------------------------------------------------------------------------
+GROUP = {"displayName": "Sales", "externalId": "8aa1a0c0"}
+
+
+def member_patch(doc, message_or_ops):
+    """Apply with member_ops collection, returning (doc, member ops)."""
+    message = message_or_ops if isinstance(message_or_ops, dict) else body(*message_or_ops)
+    before = copy.deepcopy(doc)
+    ops: list = []
+    result = apply_patch(doc, message, GROUP_TYPE, member_ops=ops)
+    assert doc == before
+    return result, ops
+
+
+MEMBER_CASES = [
+    ("entra add several members", load("entra-group-add-members"),
+     [MemberOp("add", ["f648f8d5ea4e4cd38e9c", "a1b2c3"])]),
+    ("rfc add member", load("rfc7644-3.5.2.1-add-member"), [MemberOp("add", [BABS])]),
+    ("add a single object", [{"op": "add", "path": "members", "value": {"value": BABS}}],
+     [MemberOp("add", [BABS])]),
+    ("add deduplicates, keeping order",
+     [{"op": "add", "path": "Members", "value": [{"value": "b"}, {"value": "a"}, {"value": "b"}]}],
+     [MemberOp("add", ["b", "a"])]),
+    ("add empty array is a no-op", [{"op": "add", "path": "members", "value": []}], []),
+    ("aadOptscim062020 remove by filter", load("entra-aadOptscim062020-group-remove-member"),
+     [MemberOp("remove", ["7f4bc1a3-0000-4000-8000-00000000abcd"])]),
+    ("rfc remove one member", load("rfc7644-3.5.2.2-remove-one-member"),
+     [MemberOp("remove", [BABS])]),
+    ("rfc remove multiple members", load("rfc7644-3.5.2.2-remove-multiple-members"),
+     [MemberOp("remove", [BABS]), MemberOp("remove", [OTHER])]),
+    ("remove with or of several values",
+     [{"op": "remove", "path": f'members[value eq "{BABS}" or value eq "{JAMES}"]'}],
+     [MemberOp("remove", [BABS, JAMES])]),
+    ("legacy remove with value array removes only those ids",
+     load("entra-legacy-group-remove-members"), [MemberOp("remove", ["u1091"])]),
+    ("legacy remove with several values and $ref",
+     [{"op": "Remove", "path": "members",
+       "value": [{"$ref": None, "value": "u1"}, {"$ref": None, "value": "u2"}]}],
+     [MemberOp("remove", ["u1", "u2"])]),
+    ("refcode remove all", load("refcode-group-remove-all-members"), [MemberOp("remove_all", [])]),
+    ("rfc remove all", load("rfc7644-3.5.2.2-remove-all-members"), [MemberOp("remove_all", [])]),
+    ("remove with null value removes all",
+     [{"op": "remove", "path": "members", "value": None}], [MemberOp("remove_all", [])]),
+    ("remove with empty array removes all",
+     [{"op": "remove", "path": "members", "value": []}], [MemberOp("remove_all", [])]),
+    ("rfc remove all then add", load("rfc7644-3.5.2.2-remove-all-then-add"),
+     [MemberOp("remove_all", []), MemberOp("add", [BABS, JAMES])]),
+    ("rfc replace members", load("rfc7644-3.5.2.3-replace-members"),
+     [MemberOp("replace", [BABS, JAMES])]),
+    ("no-path add with members",
+     [{"op": "add", "value": {"members": [{"value": "m1"}]}}], [MemberOp("add", ["m1"])]),
+]
+
+
+@pytest.mark.parametrize("message, expected", [c[1:] for c in MEMBER_CASES],
+                         ids=[c[0] for c in MEMBER_CASES])
+def test_member_ops(message, expected):
+    result, ops = member_patch(GROUP, message)
+    assert result == GROUP
+    assert ops == expected
+
+
+def test_no_path_replace_mixes_doc_changes_and_member_ops():
+    result, ops = member_patch(GROUP, [
+        {"op": "replace", "value": {"displayName": "Sales EU", "members": [{"value": "m1"}]}},
+    ])
+    assert result == {**GROUP, "displayName": "Sales EU"}
+    assert ops == [MemberOp("replace", ["m1"])]
+
+
+def test_group_rename_and_member_ops_keep_their_order():
+    result, ops = member_patch(GROUP, [
+        *load("entra-group-rename")["Operations"],
+        {"op": "Add", "path": "members", "value": [{"value": "a"}]},
+        {"op": "Remove", "path": "members", "value": [{"value": "b"}]},
+        {"op": "Replace", "path": "members", "value": [{"value": "c"}]},
+    ])
+    assert result == {**GROUP, "displayName": "New name"}
+    assert ops == [MemberOp("add", ["a"]), MemberOp("remove", ["b"]),
+                   MemberOp("replace", ["c"])]
+
+
+def test_member_ops_are_not_recorded_when_the_request_fails():
+    ops = [MemberOp("add", ["earlier"])]
+    fails(GROUP, [{"op": "add", "path": "members", "value": [{"value": "a"}]},
+                  {"op": "replace", "path": "nosuch", "value": "x"}],
+          InvalidPath, "Operations[1]", rtype=GROUP_TYPE, member_ops=ops)
+    assert ops == [MemberOp("add", ["earlier"])]
+
+
+@pytest.mark.parametrize("op, error, fragment", [
+    ({"op": "remove", "path": 'members[type eq "User"]'}, InvalidPath, "value eq"),
+    ({"op": "remove", "path": 'members[value ne "x"]'}, InvalidPath, "value eq"),
+    ({"op": "add", "path": 'members[value eq "x"]', "value": {"value": "x"}}, InvalidPath,
+     "members"),
+    ({"op": "replace", "path": 'members[value eq "x"].value', "value": "y"}, Mutability,
+     "in place"),
+    ({"op": "remove", "path": 'members[value eq "x"].type'}, Mutability, "in place"),
+    ({"op": "add", "path": "members", "value": [{"display": "no id"}]}, InvalidValue, "entry 0"),
+    ({"op": "add", "path": "members", "value": None}, InvalidValue, "members"),
+    ({"op": "add", "path": 'members[value eq "x"].display', "value": "y"}, Mutability,
+     "read-only"),
+])
+def test_member_op_errors(op, error, fragment):
+    fails(GROUP, [op], error, fragment, rtype=GROUP_TYPE, member_ops=[])
+
+
+def test_member_op_is_a_frozen_record():
+    op = MemberOp("add", ["a"])
+    assert (op.kind, op.ids) == ("add", ["a"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        op.kind = "remove"
+
+
+# -- members as a plain attribute (member_ops is None) ------------------------------------
+GROUP_WITH_MEMBERS = {"displayName": "Sales", "members": [{"value": "a"}, {"value": "b"}]}
+
+MEMBERS_ON_DOC = [
+    ("add skips members already present, nulls dropped",
+     load("entra-group-add-members")["Operations"],
+     {"displayName": "Sales", "members": [{"value": "a"}, {"value": "b"},
+                                          {"value": "f648f8d5ea4e4cd38e9c"},
+                                          {"value": "a1b2c3"}]}),
+    ("re-adding a member with extra keys does not duplicate it",
+     [{"op": "add", "path": "members", "value": [{"value": "a", "$ref": "../Users/a"}]}],
+     GROUP_WITH_MEMBERS),
+    ("legacy remove with value removes only those",
+     [{"op": "Remove", "path": "members", "value": [{"value": "a"}]}],
+     {"displayName": "Sales", "members": [{"value": "b"}]}),
+    ("remove by filter", [{"op": "remove", "path": 'members[value eq "b"]'}],
+     {"displayName": "Sales", "members": [{"value": "a"}]}),
+    ("remove all", [{"op": "remove", "path": "members"}], {"displayName": "Sales"}),
+    ("replace all", [{"op": "replace", "path": "members", "value": [{"value": "c"}]}],
+     {"displayName": "Sales", "members": [{"value": "c"}]}),
+    ("setting an immutable value to the same value is fine",
+     [{"op": "replace", "path": 'members[value eq "a"].value', "value": "a"}],
+     GROUP_WITH_MEMBERS),
+]
+
+
+@pytest.mark.parametrize("ops, expected", [c[1:] for c in MEMBERS_ON_DOC],
+                         ids=[c[0] for c in MEMBERS_ON_DOC])
+def test_members_without_member_ops_operate_on_the_doc(ops, expected):
+    assert patch(GROUP_WITH_MEMBERS, *ops, rtype=GROUP_TYPE) == expected
+
+
+@pytest.mark.parametrize("op", [
+    {"op": "replace", "path": 'members[value eq "a"].value', "value": "z"},
+    {"op": "remove", "path": 'members[value eq "a"].value'},
+    {"op": "replace", "path": 'members[value eq "a"]', "value": {"value": "z"}},
+])
+def test_changing_an_immutable_member_value_in_place_is_a_mutability_error(op):
+    fails(GROUP_WITH_MEMBERS, [op], Mutability, "immutable", rtype=GROUP_TYPE)
+
+
+def test_all_errors_are_scim_errors_with_400():
+    for error in (InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget):
+        assert issubclass(error, ScimError) and error.status == 400
+
+
+# -- robustness ---------------------------------------------------------------------------
+PATHS = [None, "title", "name", "name.givenName", "emails", 'emails[type eq "work"]',
+         'emails[type eq "work"].value', "emails.primary", f"{ENT}:manager", "manager",
+         f"{ENT}:manager.value", ENT, "addresses", 'addresses[type eq "work"].locality',
+         "active", "id", "foo", 'emails[value co "a"].display', "members"]
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["", "a", "work", "True"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["value", "type", "primary", "givenName", "title",
+                                       "name.givenName", "display", "x"]), inner, max_size=3),
+    max_leaves=6,
+)
+OPERATION = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "Replace", "remove", "bogus"]), "value": JSON},
+    optional={"path": st.sampled_from(PATHS)},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(OPERATION, min_size=1, max_size=4), st.booleans())
+def test_any_operations_either_apply_or_raise_a_scim_error(ops, as_group):
+    base, rtype = (GROUP_WITH_MEMBERS, GROUP_TYPE) if as_group else (ADELE, USER_TYPE)
+    doc = copy.deepcopy(base)
+    member_ops: list = []
+    try:
+        apply_patch(doc, body(*ops), rtype, member_ops=member_ops if as_group else None)
+    except ScimError:
+        assert member_ops == []
+    assert doc == base
+    assert all(op.kind in ("add", "remove", "remove_all", "replace") for op in member_ops)
