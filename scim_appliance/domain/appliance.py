@@ -1,0 +1,110 @@
+"""Operator state: the one active Secret Token and the SCIM sync switch.
+
+The CLI and the HTTP layer share these functions, so `token issue` in one process
+voids the old token for the server in another at once: every request reads the
+single state row (one primary-key look-up) rather than a cached copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .. import tokens
+from ..models import ApplianceState
+from .clock import utcnow
+from .errors import Forbidden, Unauthorized
+
+# How stale `token_last_used_at` may get: writing it on every request would turn
+# every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    active: bool
+    issued_at: datetime | None
+    last_used_at: datetime | None
+
+
+def get_state(session: Session) -> ApplianceState:
+    """The state row, created on first use."""
+    state = session.get(ApplianceState, 1)
+    if state is None:
+        state = ApplianceState(id=1, sync_enabled=False)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def issue_token(session: Session, secret_key: str) -> str:
+    """Issue a new Secret Token, voiding any previous one. Returns it (shown once)."""
+    token = tokens.new_token(secret_key)
+    state = get_state(session)
+    state.token_hash = tokens.token_hash(token)
+    state.token_issued_at = utcnow()
+    state.token_last_used_at = None
+    return token
+
+
+def token_status(session: Session) -> TokenStatus:
+    state = get_state(session)
+    return TokenStatus(bool(state.token_hash), state.token_issued_at, state.token_last_used_at)
+
+
+def set_sync(session: Session, enabled: bool) -> None:
+    state = get_state(session)
+    if state.sync_enabled != enabled:
+        state.sync_enabled = enabled
+        state.sync_changed_at = utcnow()
+
+
+def sync_enabled(session: Session) -> bool:
+    return get_state(session).sync_enabled
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """Result of a successful check; `touch_due` says last-used should be recorded."""
+
+    touch_due: bool
+
+
+def authenticate(session: Session, secret_key: str, authorization: str | None) -> Authenticated:
+    """Check an `Authorization` header and the sync switch for one SCIM request.
+
+    401 for anything but the active token (RFC 6750 §3), 403 when sync is disabled.
+    """
+    if not authorization:
+        raise Unauthorized("missing Authorization header; send 'Authorization: Bearer "
+                           "<Secret Token>' as issued by 'scim-appliance token issue'")
+    scheme, _, presented = authorization.strip().partition(" ")
+    presented = presented.strip()
+    if scheme.lower() != "bearer" or not presented:
+        raise Unauthorized("the Authorization header must be 'Bearer <Secret Token>'")
+    try:
+        tokens.check_signature(secret_key, presented)
+    except tokens.InvalidToken:
+        raise Unauthorized("the Secret Token is not valid for this appliance; copy the "
+                           "current token into Entra's Admin Credentials") from None
+    row = session.execute(
+        select(ApplianceState.token_hash, ApplianceState.sync_enabled,
+               ApplianceState.token_last_used_at).where(ApplianceState.id == 1)
+    ).first()
+    if row is None or not tokens.matches_hash(presented, row.token_hash):
+        raise Unauthorized("the Secret Token has been replaced or revoked; copy the current "
+                           "token into Entra's Admin Credentials")
+    if not row.sync_enabled:
+        raise Forbidden("SCIM sync is disabled on the appliance; an administrator can "
+                        "enable it with 'scim-appliance sync enable'")
+    last = row.token_last_used_at
+    return Authenticated(touch_due=last is None or utcnow() - last > LAST_USED_RESOLUTION)
+
+
+def record_token_use(session: Session) -> None:
+    session.execute(
+        update(ApplianceState).where(ApplianceState.id == 1).values(token_last_used_at=utcnow())
+    )
