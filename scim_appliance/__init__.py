@@ -1,0 +1,46 @@
+"""scim-appliance: a self-hosted SCIM 2.0 service provider for Microsoft Entra ID."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from . import database  # noqa: F401  (registers the SQLite connection settings)
+from .config import DEFAULTS
+from .extensions import db
+
+INSTANCE_ENV = "SCIM_APPLIANCE_INSTANCE_PATH"
+DB_FILENAME = "scim-appliance.db"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: defaults, then instance/config.py, then the environment."""
+    instance_path = os.environ.get(INSTANCE_ENV) or None
+    if instance_path:
+        instance_path = os.path.abspath(instance_path)
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("SCIM_APPLIANCE")
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, DB_FILENAME)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+
+    from .health import bp as health_bp
+    from .scim import register_scim
+
+    app.register_blueprint(health_bp)
+    register_scim(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,102 @@
+"""Query (RFC 7644 §3.4.2, §3.4.3): filter, sort, page and project, answered by SQL.
+
+The same parsing serves `GET /Users?...` and `POST /Users/.search`, whose body
+carries the same parameters as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidValue
+from .filter_sql import ResourceMapping, sort_expression, to_sql_clause
+from .filters import AttrRef, parse_filter, resolve_attr_path
+from .projection import Projection, parse_projection
+from .schema import SEARCH_REQUEST, ResourceType
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter: object | None = None
+    start_index: int = 1
+    count: int | None = None
+    sort_by: AttrRef | None = None
+    descending: bool = False
+    projection: Projection = field(default_factory=Projection)
+
+
+def _integer(value, name: str) -> int:
+    if isinstance(value, bool):
+        raise InvalidValue(f"'{name}' must be an integer")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise InvalidValue(f"'{name}' must be an integer, not {value!r}") from None
+
+
+def parse_list_query(params: dict, rtype: ResourceType, max_results: int) -> ListQuery:
+    """Build a ListQuery from query parameters or a SearchRequest body (keys any case)."""
+    lowered = {str(k).lower(): v for k, v in params.items()}
+    text = lowered.get("filter")
+    expr = parse_filter(text, rtype) if text not in (None, "") else None
+    start = lowered.get("startindex")
+    # RFC 7644 §3.4.2.4: startIndex < 1 is interpreted as 1; count < 0 as 0.
+    start_index = max(1, _integer(start, "startIndex")) if start not in (None, "") else 1
+    raw_count = lowered.get("count")
+    count = max(0, _integer(raw_count, "count")) if raw_count not in (None, "") else None
+    if count is None or count > max_results:
+        count = max_results
+    sort_by = None
+    sort_text = lowered.get("sortby")
+    if sort_text not in (None, ""):
+        if not isinstance(sort_text, str):
+            raise InvalidValue("'sortBy' must be an attribute name")
+        sort_by = resolve_attr_path(rtype, sort_text.strip(), InvalidValue)
+    order = lowered.get("sortorder")
+    if order not in (None, "") and (not isinstance(order, str)
+                                    or order.lower() not in ("ascending", "descending")):
+        raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
+    descending = isinstance(order, str) and order.lower() == "descending"
+    projection = parse_projection(rtype, lowered.get("attributes"),
+                                  lowered.get("excludedattributes"))
+    return ListQuery(expr, start_index, count, sort_by, descending, projection)
+
+
+def parse_search_request(body, rtype: ResourceType, max_results: int) -> ListQuery:
+    """POST /.search (RFC 7644 §3.4.3)."""
+    if not isinstance(body, dict):
+        raise InvalidValue("the search request must be a JSON object")
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
+        raise InvalidValue(f"a search request's 'schemas' must contain {SEARCH_REQUEST}")
+    params = {k: v for k, v in body.items() if k.lower() != "schemas"}
+    return parse_list_query(params, rtype, max_results)
+
+
+def run_list_query(session: Session, query: ListQuery, mapping: ResourceMapping,
+                   dialect: str) -> tuple[int, list]:
+    """Return (totalResults, the ORM rows of the requested page)."""
+    model = mapping.model
+    where = to_sql_clause(query.filter, mapping, dialect) if query.filter is not None else None
+    count_stmt = select(func.count()).select_from(model)
+    if where is not None:
+        count_stmt = count_stmt.where(where)
+    total = session.execute(count_stmt).scalar_one()
+    if query.count == 0 or total < query.start_index:
+        return total, []
+    stmt = select(model)
+    if where is not None:
+        stmt = stmt.where(where)
+    if query.sort_by is not None:
+        key = sort_expression(query.sort_by, mapping, dialect)
+        stmt = stmt.order_by(key.desc() if query.descending else key.asc(), model.id)
+    else:
+        # A stable order (the primary key index) keeps startIndex paging consistent.
+        stmt = stmt.order_by(model.id)
+    stmt = stmt.offset(query.start_index - 1).limit(query.count)
+    return total, list(session.execute(stmt).scalars())

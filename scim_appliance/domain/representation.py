@@ -1,0 +1,66 @@
+"""Render stored rows as SCIM JSON (RFC 7643 §3): schemas, id, attributes, meta."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Group, Membership, User
+from .clock import to_rfc3339
+from .schema import CORE_GROUP, CORE_USER, GROUP_TYPE, USER_TYPE
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def _meta(row, resource_type: str, location: str) -> dict:
+    return {
+        "resourceType": resource_type,
+        "created": to_rfc3339(row.created),
+        "lastModified": to_rfc3339(row.last_modified),
+        "location": location,
+        "version": etag(row.version),
+    }
+
+
+def render_user(user: User, base_url: str, groups: list[dict] | None = None) -> dict:
+    """A User as SCIM JSON; `groups` is the read-only membership list, if fetched."""
+    data = user.data
+    schemas = [CORE_USER] + [e.id for e in USER_TYPE.extensions if e.id in data]
+    out = {"schemas": schemas, "id": user.id}
+    out.update(data)
+    if groups:
+        out["groups"] = groups
+    out["meta"] = _meta(user, "User", f"{base_url}/Users/{user.id}")
+    return out
+
+
+def render_group(group: Group, base_url: str, members: list[dict] | None = None) -> dict:
+    """A Group as SCIM JSON; `members` is None when the client excluded them."""
+    schemas = [CORE_GROUP] + [e.id for e in GROUP_TYPE.extensions if e.id in group.data]
+    out = {"schemas": schemas, "id": group.id}
+    out.update(group.data)
+    if members is not None:
+        out["members"] = members
+    out["meta"] = _meta(group, "Group", f"{base_url}/Groups/{group.id}")
+    return out
+
+
+def groups_of_users(session: Session, user_ids: list[str], base_url: str) -> dict[str, list]:
+    """The `groups` attribute (RFC 7643 §4.1.2) for several users in one query."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(Membership.member_id, Group.id, Group.display_name)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.member_id.in_(user_ids))
+        .order_by(Group.display_name_ci)
+    )
+    out: dict[str, list] = defaultdict(list)
+    for member_id, group_id, display in rows:
+        out[member_id].append({"value": group_id, "$ref": f"{base_url}/Groups/{group_id}",
+                               "display": display, "type": "direct"})
+    return out

@@ -1,0 +1,92 @@
+"""The HTTP edge of SCIM: body parsing, response rendering and the one error handler.
+
+Requests are parsed as JSON whatever their Content-Type says (Entra sends
+`application/scim+json; charset=utf-8`, other clients `application/json`), and
+every answer, including failures the framework raises itself (404, 405, 413), is
+`application/scim+json` with an RFC 7644 §3.12 error body. No input may produce a
+stack trace: unexpected exceptions are logged server-side and answered with a
+generic 500 body.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, current_app, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..domain.errors import InvalidSyntax, ScimError
+from ..domain.schema import ERROR
+from ..extensions import db
+
+SCIM_JSON = "application/scim+json"
+
+
+def scim_response(body, status: int = 200, headers: dict | None = None):
+    data = b"" if body is None else json.dumps(
+        body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return current_app.response_class(data, status=status, headers=headers,
+                                      mimetype=SCIM_JSON)
+
+
+def read_json():
+    """The request body as JSON, or a SCIM invalidSyntax error a human can act on."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise InvalidSyntax("the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise InvalidSyntax("the request body is not UTF-8 encoded JSON") from None
+    except RecursionError:
+        raise InvalidSyntax("the request body is nested too deeply") from None
+    except ValueError as exc:
+        raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
+
+
+def _error_body(status: int, detail: str, scim_type: str | None = None) -> dict:
+    body = {"schemas": [ERROR], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    return body
+
+
+_HTTP_DETAIL = {
+    404: "no such SCIM endpoint; the appliance serves /Users, /Groups, /Schemas, "
+         "/ResourceTypes and /ServiceProviderConfig under /scim and /scim/v2",
+    405: "this endpoint does not support the {method} method",
+    413: "the request body is larger than the configured limit ({limit} bytes)",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ScimError)
+    def _scim_error(exc: ScimError):
+        return scim_response(exc.to_dict(), exc.status, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        template = _HTTP_DETAIL.get(status)
+        detail = template.format(method=request.method,
+                                 limit=app.config.get("MAX_CONTENT_LENGTH")) if template \
+            else (exc.description or exc.name)
+        headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+        return scim_response(_error_body(status, detail), status, headers)
+
+    @app.errorhandler(OperationalError)
+    def _database_busy(exc: OperationalError):
+        db.session.rollback()
+        app.logger.error("database error: %s", exc.orig)
+        return scim_response(
+            _error_body(503, "the appliance database is busy or unavailable; retry later"),
+            503, {"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        return scim_response(
+            _error_body(500, "internal error in the appliance; nothing was changed. "
+                             "The appliance log has the details."), 500)

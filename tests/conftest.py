@@ -1,0 +1,89 @@
+"""Fixtures: an app on a fresh SQLite file per test, a token, and a SCIM client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scim_appliance import create_app
+from scim_appliance.domain import appliance
+from scim_appliance.extensions import db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SCIM_JSON = "application/scim+json"
+
+
+def load_fixture(name: str):
+    """A payload fixture, named after its source (e.g. entra-create-user.json)."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+    })
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        db.create_all()
+        appliance.set_sync(db.session, True)
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def token(app):
+    with app.app_context():
+        value = appliance.issue_token(db.session, app.config["SECRET_KEY"])
+        db.session.commit()
+    return value
+
+
+class ScimClient:
+    """A Flask test client that sends the bearer token and SCIM JSON like Entra does."""
+
+    def __init__(self, client, token):
+        self.client = client
+        self.token = token
+
+    def request(self, method, path, body=None, headers=None, raw=None, **kw):
+        hdrs = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if body is not None or raw is not None:
+            hdrs["Content-Type"] = "application/scim+json; charset=utf-8"
+        hdrs.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        return self.client.open(path, method=method, data=data, headers=hdrs, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def scim(app, token):
+    return ScimClient(app.test_client(), token)
+
+
+def make_user(scim, user_name="adele.vance@contoso.com", **extra):
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name,
+            **extra}
+    resp = scim.post("/scim/Users", body)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()

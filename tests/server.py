@@ -1,0 +1,65 @@
+"""Start the real appliance (`scim-appliance serve`, waitress) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningAppliance:
+    def __init__(self, instance, env=None):
+        self.instance = instance
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_APPLIANCE_")}
+        self.env.update({"SCIM_APPLIANCE_INSTANCE_PATH": str(instance), **(env or {})})
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.token = None
+
+    def cli(self, *args) -> str:
+        proc = subprocess.run([sys.executable, "-m", "scim_appliance", *args], env=self.env,
+                              capture_output=True, text=True, timeout=60, check=True)
+        return proc.stdout
+
+    def start(self):
+        self.cli("init")
+        self.token = self.cli("token", "issue").splitlines()[-1]
+        self.cli("sync", "enable")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scim_appliance", "serve", "--port", str(self.port)],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the appliance did not start")
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def session(self) -> requests.Session:
+        http = requests.Session()
+        http.headers.update({"Authorization": f"Bearer {self.token}",
+                             "Content-Type": "application/scim+json; charset=utf-8"})
+        return http
