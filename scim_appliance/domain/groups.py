@@ -1,0 +1,232 @@
+"""Group provisioning operations, with memberships changed set-based.
+
+A group's `members` are rows of the `memberships` table, never part of the group's
+JSON document, so reading a group without members (Entra's
+`excludedAttributes=members`) costs the same at 10 or 10,000 members, and a PATCH
+that adds 1,000 members is a few multi-row INSERTs rather than a rewrite of the
+member list. Like users.py, nothing here commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from ..models import Group, Membership, User
+from .clock import utcnow
+from .errors import InvalidValue, NotFound, Uniqueness
+from .patch import MemberOp, apply_patch
+from .schema import GROUP_TYPE
+from .users import check_if_match
+from .validation import load_resource, validate_document
+
+# Rows per statement: well under SQLite's bound-parameter limit (32,766).
+CHUNK = 500
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _member_ids(members) -> list[str]:
+    """Ids from a validated `members` list, deduplicated, order kept."""
+    seen: dict[str, None] = {}
+    for member in members or []:
+        value = member.get("value") if isinstance(member, dict) else None
+        if not isinstance(value, str) or not value:
+            raise InvalidValue("every member needs a 'value' with the member's id")
+        seen.setdefault(value, None)
+    return list(seen)
+
+
+def _check_unique(session: Session, display_name: str, own_id: str | None = None) -> None:
+    clash = session.execute(
+        select(Group.id).where(Group.display_name_ci == display_name.lower())
+    ).scalar_one_or_none()
+    if clash is not None and clash != own_id:
+        raise Uniqueness(f"a group named '{display_name}' already exists (displayName is "
+                         "unique, compared case-insensitively)")
+
+
+def _store(group: Group, doc: dict) -> None:
+    group.data = doc
+    group.display_name = doc["displayName"]
+    group.display_name_ci = doc["displayName"].lower()
+    group.external_id = doc.get("externalId")
+
+
+def _flush(session: Session, display_name: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Uniqueness(f"a group named '{display_name}' already exists") from None
+
+
+def _resolve_members(session: Session, group_id: str, ids: list[str]) -> list[tuple[str, str]]:
+    """(id, type) for each id; any id that is neither a user nor a group is refused."""
+    kinds: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        kinds.update({i: "User" for i in session.execute(
+            select(User.id).where(User.id.in_(chunk))).scalars()})
+    rest = [i for i in ids if i not in kinds]
+    for chunk in _chunks(rest):
+        kinds.update({i: "Group" for i in session.execute(
+            select(Group.id).where(Group.id.in_(chunk))).scalars()})
+    missing = [i for i in ids if i not in kinds]
+    if missing:
+        shown = ", ".join(f"'{m}'" for m in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InvalidValue(f"no user or group with id {shown}{more}; nothing was changed")
+    if group_id in kinds:
+        raise InvalidValue("a group cannot be a member of itself")
+    return [(i, kinds[i]) for i in ids]
+
+
+def _insert_members(session: Session, group_id: str, members: list[tuple[str, str]]) -> int:
+    """One multi-row INSERT per chunk; members already present are skipped by the DB."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    added = 0
+    for chunk in _chunks(members):
+        stmt = insert(Membership).values(
+            [{"group_id": group_id, "member_id": m, "member_type": t} for m, t in chunk]
+        ).on_conflict_do_nothing()
+        added += session.execute(stmt).rowcount or 0
+    return added
+
+
+def _delete_members(session: Session, group_id: str, ids: list[str] | None) -> int:
+    if ids is None:
+        return session.execute(delete(Membership).where(Membership.group_id == group_id)).rowcount
+    removed = 0
+    for chunk in _chunks(ids):
+        removed += session.execute(delete(Membership).where(
+            Membership.group_id == group_id, Membership.member_id.in_(chunk))).rowcount
+    return removed
+
+
+def apply_member_ops(session: Session, group_id: str, ops: list[MemberOp]) -> int:
+    """Apply member operations in order; returns how many memberships changed."""
+    changed = 0
+    for op in ops:
+        if op.kind == "add":
+            changed += _insert_members(session, group_id,
+                                       _resolve_members(session, group_id, op.ids))
+        elif op.kind == "remove":
+            changed += _delete_members(session, group_id, op.ids)
+        elif op.kind == "remove_all":
+            changed += _delete_members(session, group_id, None)
+        elif op.kind == "replace":
+            members = _resolve_members(session, group_id, op.ids)
+            changed += _delete_members(session, group_id, None)
+            changed += _insert_members(session, group_id, members)
+        else:  # pragma: no cover - MemberOp kinds are fixed in patch.py
+            raise ValueError(op.kind)
+    return changed
+
+
+def create_group(session: Session, payload, *, source: str = "scim") -> Group:
+    doc = load_resource(payload, GROUP_TYPE)
+    ids = _member_ids(doc.pop("members", None))
+    _check_unique(session, doc["displayName"])
+    now = utcnow()
+    group = Group(id=str(uuid.uuid4()), created=now, last_modified=now, version=1,
+                  source=source)
+    _store(group, doc)
+    session.add(group)
+    _flush(session, doc["displayName"])
+    if ids:
+        _insert_members(session, group.id, _resolve_members(session, group.id, ids))
+    return group
+
+
+def get_group(session: Session, group_id: str) -> Group:
+    group = session.get(Group, group_id) if isinstance(group_id, str) else None
+    if group is None:
+        raise NotFound(f"no Group with id '{group_id}'")
+    return group
+
+
+def _touch(group: Group) -> None:
+    group.version += 1
+    group.last_modified = utcnow()
+
+
+def _write_doc(session: Session, group: Group, doc: dict) -> bool:
+    if doc == group.data:
+        return False
+    if doc["displayName"].lower() != group.display_name_ci:
+        _check_unique(session, doc["displayName"], group.id)
+    _store(group, doc)
+    _flush(session, doc["displayName"])
+    return True
+
+
+def replace_group(session: Session, group_id: str, payload, if_match: str | None = None):
+    """PUT: attributes and the member list are replaced by the body's."""
+    group = get_group(session, group_id)
+    check_if_match(group, if_match)
+    doc = load_resource(payload, GROUP_TYPE)
+    ids = _member_ids(doc.pop("members", None))
+    changed = _write_doc(session, group, doc)
+    changed |= apply_member_ops(session, group.id, [MemberOp("replace", ids)]) > 0
+    if changed:
+        _touch(group)
+    return group
+
+
+def patch_group(session: Session, group_id: str, body, if_match: str | None = None) -> Group:
+    """PATCH: attribute changes on the document, member changes set-based, all or none."""
+    group = get_group(session, group_id)
+    check_if_match(group, if_match)
+    member_ops: list[MemberOp] = []
+    patched = apply_patch(group.data, body, GROUP_TYPE, member_ops=member_ops)
+    changed = _write_doc(session, group, validate_document(patched, GROUP_TYPE))
+    changed |= apply_member_ops(session, group.id, member_ops) > 0
+    if changed:
+        _touch(group)
+    session.flush()
+    return group
+
+
+def delete_group(session: Session, group_id: str, if_match: str | None = None) -> None:
+    """DELETE: the group and its memberships (and its membership in other groups) go."""
+    group = get_group(session, group_id)
+    check_if_match(group, if_match)
+    session.execute(delete(Membership).where(Membership.group_id == group.id))
+    session.execute(delete(Membership).where(Membership.member_id == group.id))
+    session.delete(group)
+    session.flush()
+
+
+def members_of(session: Session, group_id: str, base_url: str) -> list[dict]:
+    """The `members` attribute: one query, with each member's display name."""
+    member_user = aliased(User)
+    member_group = aliased(Group)
+    display = func.coalesce(
+        member_user.data["displayName"].as_string(), member_user.user_name,
+        member_group.display_name)
+    rows = session.execute(
+        select(Membership.member_id, Membership.member_type, display)
+        .outerjoin(member_user, and_(Membership.member_type == "User",
+                                     member_user.id == Membership.member_id))
+        .outerjoin(member_group, and_(Membership.member_type == "Group",
+                                      member_group.id == Membership.member_id))
+        .where(Membership.group_id == group_id)
+        .order_by(Membership.member_id)
+    )
+    out = []
+    for member_id, member_type, name in rows:
+        item = {"value": member_id, "$ref": f"{base_url}/{member_type}s/{member_id}",
+                "type": member_type}
+        if name is not None:
+            item["display"] = name
+        out.append(item)
+    return out
