@@ -516,7 +516,8 @@ class _JsonLoc(_Loc):
     def _compare_bool(self, op: str, value: bool) -> Clause:
         """As `matches`: "True"/"false" strings count, 1/0 equal true/false."""
         v = self.v
-        text_match = func.lower(v.scalar) == "true" if value else func.lower(v.scalar) != "true"
+        text_match = (func.lower(v.scalar) == "true") if value \
+            else (func.lower(v.scalar) != "true")
         equal = or_(
             self.d.is_bool(v, value),
             and_(self._kind_in(self.d.string_kinds), text_match),
@@ -555,8 +556,10 @@ class _JsonLoc(_Loc):
         return and_(self.v.kind == "array", self._exists(build))
 
     def some(self, build: Callable[[_Loc], Clause]) -> Clause:
-        # `matches` treats a non-empty object as a one-element list, here too.
-        return or_(self.any_element(build), and_(self.nonempty_object(), build(self)))
+        # Only object elements can satisfy `[...]`; and like `matches`, a non-empty
+        # object where a list was expected counts as a one-element list.
+        in_list = self.any_element(lambda e: and_(e.v.kind == "object", build(e)))
+        return or_(in_list, and_(self.nonempty_object(), build(self)))
 
     def sort_key(self, leaf: Attribute):
         d, v = self.d, self.v

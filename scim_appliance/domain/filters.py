@@ -229,6 +229,9 @@ class _Parser:
                               f"'{at.text}'")
         if op == "pr":
             return Compare("pr", ref)
+        if ref.sub is None and ref.attr.is_complex and ref.attr.sub("value") is not None:
+            # RFC 7644 §3.4.2.2: `emails co "@x"` compares the `value` sub-attribute.
+            ref = AttrRef(ref.attr, ref.attr.sub("value"))
         val_tok = self.next(f"a value after '{op_tok.text}'")
         value = self.literal(val_tok)
         return Compare(op, ref, self.typed_value(ref, op, value, val_tok))
@@ -477,15 +480,16 @@ def matches(expr, resource: dict) -> bool:
             elements = value if isinstance(value, list) else []
             if expr.ref.sub is not None:
                 values = [_get(e, expr.ref.sub.name) for e in elements]
-            elif expr.ref.attr.is_complex:
+            elif expr.ref.attr.is_complex and expr.op != "pr" and expr.value is not None:
                 values = [_get(e, "value") for e in elements]
                 leaf = expr.ref.attr.sub("value") or leaf
             else:
                 values = elements
+            present = any(v not in (None, "", [], {}) for v in values)
             if expr.op == "pr":
-                return any(v not in (None, "", [], {}) for v in values)
+                return present
             if expr.value is None:
-                return _compare_one(expr.op, leaf, values or None, None)
+                return not present if expr.op == "eq" else present
             return any(_compare_one(expr.op, leaf, v, expr.value) for v in values)
         if expr.ref.sub is not None:
             value = _get(value, expr.ref.sub.name)
