@@ -155,7 +155,10 @@ _USER_ATTRS = (
        )),
     _s("groups", "A list of groups to which the user belongs.", type="complex",
        multi_valued=True, mutability="readOnly", sub_attributes=(
-           _s("value", "The identifier of the User's group.", mutability="readOnly"),
+           # References carry an `id`, which is caseExact (RFC 7643 §3.1); comparing
+           # them exactly also keeps membership filters index look-ups.
+           _s("value", "The identifier of the User's group.", mutability="readOnly",
+              case_exact=True),
            _s("$ref", "The URI of the corresponding 'Group' resource.", type="reference",
               reference_types=("Group",), mutability="readOnly"),
            _s("display", "A human-readable name of the group.", mutability="readOnly"),
@@ -175,7 +178,8 @@ _ENTERPRISE_ATTRS = (
     _s("division", "Identifies the name of a division."),
     _s("department", "Identifies the name of a department."),
     _s("manager", "The User's manager.", type="complex", sub_attributes=(
-        _s("value", "The id of the SCIM resource representing the User's manager."),
+        _s("value", "The id of the SCIM resource representing the User's manager.",
+           case_exact=True),
         _s("$ref", "The URI of the SCIM resource representing the User's manager.",
            type="reference", reference_types=("User",)),
         _s("displayName", "The displayName of the User's manager.", mutability="readOnly"),
@@ -187,7 +191,8 @@ _GROUP_ATTRS = (
        uniqueness="server"),
     _s("members", "A list of members of the Group.", type="complex", multi_valued=True,
        sub_attributes=(
-           _s("value", "Identifier of the member of this Group.", mutability="immutable"),
+           _s("value", "Identifier of the member of this Group.", mutability="immutable",
+              case_exact=True),
            _s("$ref", "The URI of the member resource.", type="reference",
               reference_types=("User", "Group"), mutability="immutable"),
            _s("display", "A human-readable name of the member.", mutability="readOnly"),
