@@ -66,6 +66,10 @@ def sync_enabled(session: Session) -> bool:
     return get_state(session).sync_enabled
 
 
+_STATE_QUERY = select(ApplianceState.token_hash, ApplianceState.sync_enabled,
+                      ApplianceState.token_last_used_at).where(ApplianceState.id == 1)
+
+
 @dataclass(frozen=True)
 class Authenticated:
     """Result of a successful check; `touch_due` says last-used should be recorded."""
@@ -90,10 +94,9 @@ def authenticate(session: Session, secret_key: str, authorization: str | None) -
     except tokens.InvalidToken:
         raise Unauthorized("the Secret Token is not valid for this appliance; copy the "
                            "current token into Entra's Admin Credentials") from None
-    row = session.execute(
-        select(ApplianceState.token_hash, ApplianceState.sync_enabled,
-               ApplianceState.token_last_used_at).where(ApplianceState.id == 1)
-    ).first()
+    # A Core query on the session's connection: this runs on every request, and the
+    # ORM's per-statement overhead would be most of its cost.
+    row = session.connection().execute(_STATE_QUERY).first()
     if row is None or not tokens.matches_hash(presented, row.token_hash):
         raise Unauthorized("the Secret Token has been replaced or revoked; copy the current "
                            "token into Entra's Admin Credentials")

@@ -83,20 +83,24 @@ def run_list_query(session: Session, query: ListQuery, mapping: ResourceMapping,
     """Return (totalResults, the ORM rows of the requested page)."""
     model = mapping.model
     where = to_sql_clause(query.filter, mapping, dialect) if query.filter is not None else None
+    rows: list = []
+    if query.count > 0:
+        stmt = select(model)
+        if where is not None:
+            stmt = stmt.where(where)
+        if query.sort_by is not None:
+            key = sort_expression(query.sort_by, mapping, dialect)
+            stmt = stmt.order_by(key.desc() if query.descending else key.asc(), model.id)
+        else:
+            # A stable order (the primary key index) keeps startIndex paging consistent.
+            stmt = stmt.order_by(model.id)
+        stmt = stmt.offset(query.start_index - 1).limit(query.count)
+        rows = list(session.execute(stmt).scalars())
+        if query.start_index == 1 and len(rows) < query.count:
+            # A short first page is the whole result: Entra's match-by-userName
+            # queries need no separate COUNT.
+            return len(rows), rows
     count_stmt = select(func.count()).select_from(model)
     if where is not None:
         count_stmt = count_stmt.where(where)
-    total = session.execute(count_stmt).scalar_one()
-    if query.count == 0 or total < query.start_index:
-        return total, []
-    stmt = select(model)
-    if where is not None:
-        stmt = stmt.where(where)
-    if query.sort_by is not None:
-        key = sort_expression(query.sort_by, mapping, dialect)
-        stmt = stmt.order_by(key.desc() if query.descending else key.asc(), model.id)
-    else:
-        # A stable order (the primary key index) keeps startIndex paging consistent.
-        stmt = stmt.order_by(model.id)
-    stmt = stmt.offset(query.start_index - 1).limit(query.count)
-    return total, list(session.execute(stmt).scalars())
+    return session.execute(count_stmt).scalar_one(), rows

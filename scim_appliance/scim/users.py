@@ -22,10 +22,10 @@ def _projection():
                             request.args.get("excludedAttributes"))
 
 
-def _render_one(user, projection, status=200, headers=None):
+def _render_one(user, projection, status=200, headers=None, new=False):
     base = base_url()
     groups = None
-    if projection.wants(GROUPS_ATTR):
+    if not new and projection.wants(GROUPS_ATTR):
         groups = groups_of_users(db.session, [user.id], base).get(user.id)
     body = apply_projection(render_user(user, base, groups), USER_TYPE, projection)
     headers = {"ETag": etag(user.version), **(headers or {})}
@@ -67,7 +67,7 @@ def create_user():
     user = service.create_user(db.session, read_json())
     db.session.commit()
     location = f"{base_url()}/Users/{user.id}"
-    return _render_one(user, projection, 201, {"Location": location})
+    return _render_one(user, projection, 201, {"Location": location}, new=True)
 
 
 @bp.get("/Users/<user_id>")
