@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint pytest clean
+.PHONY: run test lint pytest bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
 test: lint pytest
+
+# The provisioning benchmark (scripts/bench.py); BENCH_ARGS="--users 100000 --scale 1000,100000"
+bench: $(VENV)/.installed-dev
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
