@@ -26,6 +26,7 @@ class RunningAppliance:
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
         self.token = None
+        self.proc_output = ""
 
     def cli(self, *args) -> str:
         proc = subprocess.run([sys.executable, "-m", "scim_appliance", *args], env=self.env,
@@ -53,9 +54,11 @@ class RunningAppliance:
         if self.proc is not None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                out, _ = self.proc.communicate(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                out, _ = self.proc.communicate()
+            self.proc_output = out.decode("utf-8", "replace") if out else ""
             self.proc = None
 
     def session(self) -> requests.Session:

@@ -119,3 +119,15 @@ def test_healthz_needs_no_token_and_reveals_nothing(app, token):
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 200
     assert resp.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
+    from scim_appliance import create_app
+
+    (tmp_path / "db-is-a-directory").mkdir()
+    app = create_app({"TESTING": True, "SECRET_KEY": "k",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db-is-a-directory'}"})
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert resp.get_json() == {"status": "unavailable", "database": "unreachable"}
+    assert str(tmp_path) not in resp.get_data(as_text=True)

@@ -133,3 +133,18 @@ def test_concurrent_creates_never_duplicate_a_username(server):
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(create, range(16)))
     assert codes.count(201) == 1 and codes.count(409) == 15
+
+
+def test_the_token_never_reaches_the_server_output(tmp_path):
+    appliance = RunningAppliance(tmp_path / "instance").start()
+    try:
+        http = appliance.session()
+        http.get(f"{appliance.base}/scim/Users")
+        http.post(f"{appliance.base}/scim/Users", data=b"{broken")
+        http.get(f"{appliance.base}/scim/Users", headers={
+            "Authorization": f"Bearer {appliance.token}x"})
+    finally:
+        appliance.stop()
+    output = appliance.proc_output
+    assert appliance.token not in output
+    assert appliance.token[len("scimapp_"):] not in output
