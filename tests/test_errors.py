@@ -100,3 +100,9 @@ def test_plain_application_json_is_accepted(scim):
     resp = scim.post("/scim/Users", {"userName": "plain@contoso.com"},
                      headers={"Content-Type": "application/json"})
     assert resp.status_code == 201
+
+
+def test_empty_required_names_are_400(scim):
+    for name in ("", "   "):
+        _error(scim.post("/scim/Users", {"userName": name}), 400, "invalidValue")
+        _error(scim.post("/scim/Groups", {"displayName": name}), 400, "invalidValue")

@@ -211,6 +211,10 @@ def load_resource(payload, rtype: ResourceType) -> dict:
             doc[ext.id] = doc.pop(f"_ext{i}")
     for key in [k for k, v in doc.items() if v in ({}, [])]:
         del doc[key]
+    for attr in rtype.core.attributes:
+        value = doc.get(attr.name)
+        if attr.required and isinstance(value, str) and not value.strip():
+            raise InvalidValue(f"'{attr.name}' must not be empty")
     check_single_primary(doc, rtype)
     return doc
 
