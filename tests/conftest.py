@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,15 +21,22 @@ def load_fixture(name: str):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+# Set to e.g. postgresql+psycopg://user:pw@localhost/db to run the API tests on
+# another database; the default is a fresh SQLite file per test.
+OTHER_DATABASE = os.environ.get("SCIM_APPLIANCE_TEST_DATABASE_URL")
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+        "SQLALCHEMY_DATABASE_URI": OTHER_DATABASE or f"sqlite:///{tmp_path / 'test.db'}",
     })
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():
+        if OTHER_DATABASE:
+            db.drop_all()
         db.create_all()
         appliance.set_sync(db.session, True)
         db.session.commit()
