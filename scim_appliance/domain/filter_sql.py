@@ -49,7 +49,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..models import Group, Membership, User
 from .errors import InvalidFilter, InvalidValue
 from .filters import And, AttrRef, Compare, Not, Or, ValuePath, matches
-from .schema import CORE_GROUP, CORE_USER, Attribute
+from .schema import APPLIANCE_GROUP, APPLIANCE_USER, CORE_GROUP, CORE_USER, Attribute
 
 Clause = ColumnElement[bool]
 _MISSING = "missing"  # the kind of a JSON value that is not there at all
@@ -94,7 +94,8 @@ class ResourceMapping:
     """How one resource type is laid out in the database.
 
     `columns` is keyed by lower-cased attribute path (`username`, `meta.created`);
-    only core and common attributes are looked up there. `meta.resourceType` is
+    core and common attributes are looked up there by name, extension attributes by
+    `<urn>:<name>` (the appliance's read-only extension). `meta.resourceType` is
     the constant `resource_type`; `meta.location` and `meta.version` are not
     stored and so not filterable.
     """
@@ -123,6 +124,9 @@ USER_MAPPING = ResourceMapping(
         "active": ColumnSpec(User.active),
         "meta.created": ColumnSpec(User.created),
         "meta.lastmodified": ColumnSpec(User.last_modified),
+        f"{APPLIANCE_USER}:sanitizedusername".lower(): ColumnSpec(User.sanitized_user_name),
+        f"{APPLIANCE_USER}:nameadjusted".lower(): ColumnSpec(User.name_adjusted),
+        f"{APPLIANCE_USER}:source".lower(): ColumnSpec(User.source),
     },
     element_tables={
         "groups": ElementTable(Membership.member_id, {"value": ColumnSpec(Membership.group_id)}),
@@ -140,6 +144,10 @@ GROUP_MAPPING = ResourceMapping(
         "externalid": ColumnSpec(Group.external_id),
         "meta.created": ColumnSpec(Group.created),
         "meta.lastmodified": ColumnSpec(Group.last_modified),
+        f"{APPLIANCE_GROUP}:sanitizeddisplayname".lower():
+            ColumnSpec(Group.sanitized_display_name),
+        f"{APPLIANCE_GROUP}:nameadjusted".lower(): ColumnSpec(Group.name_adjusted),
+        f"{APPLIANCE_GROUP}:source".lower(): ColumnSpec(Group.source),
     },
     element_tables={
         "members": ElementTable(Membership.group_id, {
@@ -614,6 +622,8 @@ class _Context:
                 return _ElementTableLoc(m, m.element_tables[key], attr.name)
             if attr.schema == "" and key == "meta":
                 return _MetaLoc(m)
+        elif f"{attr.schema.lower()}:{key}" in m.columns:
+            return _ColumnLoc(m.columns[f"{attr.schema.lower()}:{key}"], attr.name)
         value = self.d.at(self.d.root(m.data_column), _json_path(attr))
         return _JsonLoc(self.d, value, attr.name)
 

@@ -4,7 +4,8 @@ A group's `members` are rows of the `memberships` table, never part of the group
 JSON document, so reading a group without members (Entra's
 `excludedAttributes=members`) costs the same at 10 or 10,000 members, and a PATCH
 that adds 1,000 members is a few multi-row INSERTs rather than a rewrite of the
-member list. Like users.py, nothing here commits.
+member list. Like users.py, nothing here commits, and a SCIM write adopts a local
+group (issue 6) as it adopts a local user.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from sqlalchemy.orm import Session, aliased
 
 from ..models import Group, Membership, User
 from .clock import utcnow
+from .derived_names import assign_group_name
 from .errors import InvalidValue, NotFound, Uniqueness
+from .name_rules import DEFAULT_RULES, NameRules
 from .patch import MemberOp, apply_patch
 from .schema import GROUP_TYPE
-from .users import check_if_match
+from .users import check_if_match, claim_source
 from .validation import load_resource, validate_document
 
 # Rows per statement: well under SQLite's bound-parameter limit (32,766).
@@ -97,8 +100,9 @@ def _insert_members(session: Session, group_id: str, members: list[tuple[str, st
     for chunk in _chunks(members):
         stmt = insert(Membership).values(
             [{"group_id": group_id, "member_id": m, "member_type": t} for m, t in chunk]
-        ).on_conflict_do_nothing()
-        added += session.execute(stmt).rowcount or 0
+        ).on_conflict_do_nothing().returning(Membership.member_id)
+        # RETURNING lists only the rows inserted; rowcount is -1 on some drivers.
+        added += len(session.execute(stmt).all())
     return added
 
 
@@ -132,18 +136,44 @@ def apply_member_ops(session: Session, group_id: str, ops: list[MemberOp]) -> in
     return changed
 
 
-def create_group(session: Session, payload, *, source: str = "scim") -> Group:
+def create_group(session: Session, payload, *, source: str = "scim",
+                 rules: NameRules | None = None) -> Group:
+    """POST. `rules` (default: cloudsso, sanitize) derive the name used downstream."""
     doc = load_resource(payload, GROUP_TYPE)
     ids = _member_ids(doc.pop("members", None))
+    if source == "scim":
+        local = session.execute(select(Group).where(
+            Group.display_name_ci == doc["displayName"].lower(), Group.source == "local")
+        ).scalar_one_or_none()
+        if local is not None:
+            return _adopt(session, local, doc, ids, rules)
     _check_unique(session, doc["displayName"])
     now = utcnow()
     group = Group(id=str(uuid.uuid4()), created=now, last_modified=now, version=1,
                   source=source)
     _store(group, doc)
+    assign_group_name(session, group, (rules or DEFAULT_RULES).group)
     session.add(group)
     _flush(session, doc["displayName"])
     if ids:
         _insert_members(session, group.id, _resolve_members(session, group.id, ids))
+    return group
+
+
+def _adopt(session: Session, group: Group, doc: dict, ids: list[str],
+           rules: NameRules | None) -> Group:
+    """Entra's POST names a local group: take it over with the POSTed attributes.
+
+    Its members stay (Entra creates groups empty and adds members by PATCH; dropping
+    the local ones would lock people out until Entra's next cycle); POSTed members
+    are added.
+    """
+    claim_source(group, "scim")
+    _write_doc(session, group, doc, rules)
+    if ids:
+        _insert_members(session, group.id, _resolve_members(session, group.id, ids))
+    _touch(group)
+    session.flush()
     return group
 
 
@@ -159,36 +189,44 @@ def _touch(group: Group) -> None:
     group.last_modified = utcnow()
 
 
-def _write_doc(session: Session, group: Group, doc: dict) -> bool:
-    if doc == group.data:
+def _write_doc(session: Session, group: Group, doc: dict, rules: NameRules | None) -> bool:
+    if doc == group.data and group.sanitized_display_name is not None:
         return False
     if doc["displayName"].lower() != group.display_name_ci:
         _check_unique(session, doc["displayName"], group.id)
+    previous = group.display_name
     _store(group, doc)
+    assign_group_name(session, group, (rules or DEFAULT_RULES).group, previous)
     _flush(session, doc["displayName"])
     return True
 
 
-def replace_group(session: Session, group_id: str, payload, if_match: str | None = None):
-    """PUT: attributes and the member list are replaced by the body's."""
+def replace_group(session: Session, group_id: str, payload, if_match: str | None = None, *,
+                  rules: NameRules | None = None, source: str | None = "scim"):
+    """PUT: attributes and the member list are replaced by the body's. `source`: who
+    writes; a SCIM client (the default) adopts a local group."""
     group = get_group(session, group_id)
     check_if_match(group, if_match)
     doc = load_resource(payload, GROUP_TYPE)
     ids = _member_ids(doc.pop("members", None))
-    changed = _write_doc(session, group, doc)
+    changed = claim_source(group, source)
+    changed |= _write_doc(session, group, doc, rules)
     changed |= apply_member_ops(session, group.id, [MemberOp("replace", ids)]) > 0
     if changed:
         _touch(group)
     return group
 
 
-def patch_group(session: Session, group_id: str, body, if_match: str | None = None) -> Group:
-    """PATCH: attribute changes on the document, member changes set-based, all or none."""
+def patch_group(session: Session, group_id: str, body, if_match: str | None = None, *,
+                rules: NameRules | None = None, source: str | None = "scim") -> Group:
+    """PATCH: attribute changes on the document, member changes set-based, all or none;
+    `source` as for replace_group."""
     group = get_group(session, group_id)
     check_if_match(group, if_match)
     member_ops: list[MemberOp] = []
     patched = apply_patch(group.data, body, GROUP_TYPE, member_ops=member_ops)
-    changed = _write_doc(session, group, validate_document(patched, GROUP_TYPE))
+    changed = claim_source(group, source)
+    changed |= _write_doc(session, group, validate_document(patched, GROUP_TYPE), rules)
     changed |= apply_member_ops(session, group.id, member_ops) > 0
     if changed:
         _touch(group)

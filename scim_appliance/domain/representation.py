@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Group, Membership, User
 from .clock import to_rfc3339
-from .schema import CORE_GROUP, CORE_USER, GROUP_TYPE, USER_TYPE
+from .schema import APPLIANCE_GROUP, APPLIANCE_USER, CORE_GROUP, CORE_USER, GROUP_TYPE, USER_TYPE
 
 
 def etag(version: int) -> str:
@@ -26,12 +26,35 @@ def _meta(row, resource_type: str, location: str) -> dict:
     }
 
 
+def appliance_user(user: User) -> dict:
+    """The read-only appliance extension of a User, from its columns (schema.py)."""
+    out = {}
+    if user.sanitized_user_name is not None:
+        out = {"sanitizedUserName": user.sanitized_user_name,
+               "nameAdjusted": bool(user.name_adjusted)}
+    out["source"] = user.source or "scim"  # rows from before the column held NULL
+    return out
+
+
+def appliance_group(group: Group) -> dict:
+    out = {}
+    if group.sanitized_display_name is not None:
+        out = {"sanitizedDisplayName": group.sanitized_display_name,
+               "nameAdjusted": bool(group.name_adjusted)}
+    out["source"] = group.source or "scim"
+    return out
+
+
 def render_user(user: User, base_url: str, groups: list[dict] | None = None) -> dict:
     """A User as SCIM JSON; `groups` is the read-only membership list, if fetched."""
     data = user.data
-    schemas = [CORE_USER] + [e.id for e in USER_TYPE.extensions if e.id in data]
+    derived = appliance_user(user)
+    schemas = [CORE_USER] + [e.id for e in USER_TYPE.extensions
+                             if e.id in data or (e.id == APPLIANCE_USER and derived)]
     out = {"schemas": schemas, "id": user.id}
     out.update(data)
+    if derived:
+        out[APPLIANCE_USER] = derived
     if groups:
         out["groups"] = groups
     out["meta"] = _meta(user, "User", f"{base_url}/Users/{user.id}")
@@ -40,9 +63,13 @@ def render_user(user: User, base_url: str, groups: list[dict] | None = None) -> 
 
 def render_group(group: Group, base_url: str, members: list[dict] | None = None) -> dict:
     """A Group as SCIM JSON; `members` is None when the client excluded them."""
-    schemas = [CORE_GROUP] + [e.id for e in GROUP_TYPE.extensions if e.id in group.data]
+    derived = appliance_group(group)
+    schemas = [CORE_GROUP] + [e.id for e in GROUP_TYPE.extensions
+                              if e.id in group.data or (e.id == APPLIANCE_GROUP and derived)]
     out = {"schemas": schemas, "id": group.id}
     out.update(group.data)
+    if derived:
+        out[APPLIANCE_GROUP] = derived
     if members is not None:
         out["members"] = members
     out["meta"] = _meta(group, "Group", f"{base_url}/Groups/{group.id}")

@@ -253,6 +253,37 @@ USER_SCHEMA = SchemaDef(CORE_USER, "User", "User Account",
 ENTERPRISE_SCHEMA = SchemaDef(ENTERPRISE_USER, "EnterpriseUser", "Enterprise User",
                               _with_schema(_ENTERPRISE_ATTRS, ENTERPRISE_USER))
 GROUP_SCHEMA = SchemaDef(CORE_GROUP, "Group", "Group", _with_schema(_GROUP_ATTRS, CORE_GROUP))
+
+# The appliance's own extension: read-only facts the appliance derives (issue 4: the
+# names valid downstream, domain/names.py) and who manages the resource (issue 6).
+# Rendered from columns, never stored in `data`; validation ignores client values for
+# them and PATCH refuses them (RFC 7643 §2.2 mutability).
+# `scim` once Entra created or adopted it; `local` for accounts that existed before
+# provisioning or that the operator imported (domain/local_accounts.py).
+_SOURCE = _s("source", "Who manages the resource: 'scim' (Entra provisioning created or "
+             "adopted it) or 'local' (it existed before, or the operator created it).",
+             mutability="readOnly", canonical_values=("scim", "local"))
+_APPLIANCE_USER_ATTRS = (
+    _s("sanitizedUserName", "The userName as valid downstream under the appliance's name "
+       "rules; derived once and never changed.", mutability="readOnly", uniqueness="server"),
+    _s("nameAdjusted", "Whether sanitizedUserName differs from userName.", type="boolean",
+       mutability="readOnly"),
+    _SOURCE,
+)
+_APPLIANCE_GROUP_ATTRS = (
+    _s("sanitizedDisplayName", "The displayName as valid downstream under the appliance's "
+       "name rules; derived again when the group is renamed.", mutability="readOnly",
+       uniqueness="server"),
+    _s("nameAdjusted", "Whether sanitizedDisplayName differs from displayName.",
+       type="boolean", mutability="readOnly"),
+    _SOURCE,
+)
+APPLIANCE_USER_SCHEMA = SchemaDef(APPLIANCE_USER, "ApplianceUser",
+                                  "What scim-appliance derives for a User",
+                                  _with_schema(_APPLIANCE_USER_ATTRS, APPLIANCE_USER))
+APPLIANCE_GROUP_SCHEMA = SchemaDef(APPLIANCE_GROUP, "ApplianceGroup",
+                                   "What scim-appliance derives for a Group",
+                                   _with_schema(_APPLIANCE_GROUP_ATTRS, APPLIANCE_GROUP))
 COMMON = _with_schema(COMMON_ATTRS, "")
 
 
@@ -319,8 +350,10 @@ class ResourceType:
         }
 
 
-USER_TYPE = ResourceType("User", "/Users", "User Account", USER_SCHEMA, (ENTERPRISE_SCHEMA,))
-GROUP_TYPE = ResourceType("Group", "/Groups", "Group", GROUP_SCHEMA,
+USER_TYPE = ResourceType("User", "/Users", "User Account", USER_SCHEMA,
+                         (ENTERPRISE_SCHEMA, APPLIANCE_USER_SCHEMA))
+GROUP_TYPE = ResourceType("Group", "/Groups", "Group", GROUP_SCHEMA, (APPLIANCE_GROUP_SCHEMA,),
                           ignored_schema_urns=(MS_GROUP_MARKER,))
 RESOURCE_TYPES = (USER_TYPE, GROUP_TYPE)
-ALL_SCHEMAS = (USER_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA)
+ALL_SCHEMAS = (USER_SCHEMA, ENTERPRISE_SCHEMA, APPLIANCE_USER_SCHEMA, GROUP_SCHEMA,
+               APPLIANCE_GROUP_SCHEMA)

@@ -3,6 +3,12 @@
 Every function works inside the caller's transaction and never commits, so an
 HTTP request (or a CLI command) is one transaction: a failure anywhere leaves
 nothing half-written.
+
+Adoption (issue 6): accounts that existed before provisioning are `local`. When
+Entra's POST carries the userName of a local account, Entra adopts it instead of
+failing on a 409 forever: the account keeps its id, takes the POSTed attributes and
+becomes `scim`. Any later SCIM write to a local account (Entra matched it by filter
+and PATCHes it) adopts it the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from ..models import Membership, User
 from .clock import utcnow
-from .errors import NotFound, PreconditionFailed, Uniqueness
+from .derived_names import assign_user_name
+from .errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from .name_rules import DEFAULT_RULES, NameRules, check_required
 from .patch import apply_patch
 from .representation import etag
 from .schema import USER_TYPE
@@ -36,6 +44,15 @@ def _check_unique(session: Session, user_name: str, own_id: str | None = None) -
     if clash is not None and clash != own_id:
         raise Uniqueness(f"userName '{user_name}' is already taken by another user "
                          "(userName is unique, compared case-insensitively)")
+
+
+def claim_source(row, source: str | None) -> bool:
+    """Mark a user or group as managed by `source`; True if that changed it (a SCIM
+    write adopts a local account)."""
+    if source is None or row.source == source:
+        return False
+    row.source = source
+    return True
 
 
 def _store(user: User, doc: dict) -> None:
@@ -65,12 +82,23 @@ def _flush(session: Session, user_name: str) -> None:
         raise Uniqueness(f"userName '{user_name}' is already taken by another user") from None
 
 
-def create_user(session: Session, payload, *, source: str = "scim") -> User:
+def create_user(session: Session, payload, *, source: str = "scim",
+                rules: NameRules | None = None) -> User:
+    """POST. `rules` (default: cloudsso, sanitize) derive the name used downstream."""
+    rules = rules or DEFAULT_RULES
     doc = _prepare(load_resource(payload, USER_TYPE))
+    check_required(doc, rules)
+    if source == "scim":
+        local = session.execute(select(User).where(
+            User.user_name_ci == doc["userName"].lower(), User.source == "local")
+        ).scalar_one_or_none()
+        if local is not None:
+            return _adopt(session, local, doc, rules)
     _check_unique(session, doc["userName"])
     now = utcnow()
     user = User(id=str(uuid.uuid4()), created=now, last_modified=now, version=1, source=source)
     _store(user, doc)
+    assign_user_name(session, user, rules.user)
     session.add(user)
     _flush(session, doc["userName"])
     return user
@@ -83,31 +111,59 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
-def _write(session: Session, user: User, doc: dict) -> User:
-    if doc == user.data:
+def _adopt(session: Session, user: User, doc: dict, rules: NameRules) -> User:
+    """Entra's POST found a local account with its userName: take it over (a PUT of the
+    POSTed document), so Entra gets its 201 and its later PATCHes land here."""
+    return _write(session, user, doc, rules, claimed=claim_source(user, "scim"))
+
+
+def _write(session: Session, user: User, doc: dict, rules: NameRules | None,
+           claimed: bool = False) -> User:
+    if doc == user.data and user.sanitized_user_name is not None and not claimed:
         return user  # nothing changed: keep the version, so ETags stay valid
+    rules = rules or DEFAULT_RULES
+    check_required(doc, rules, before=user.data)
     if doc["userName"].lower() != user.user_name_ci:
         _check_unique(session, doc["userName"], user.id)
+    previous = user.user_name
     _store(user, doc)
+    assign_user_name(session, user, rules.user, previous)
     user.version += 1
     user.last_modified = utcnow()
     _flush(session, doc["userName"])
     return user
 
 
-def replace_user(session: Session, user_id: str, payload, if_match: str | None = None) -> User:
-    """PUT (RFC 7644 §3.5.1): the body replaces every writable attribute."""
+def replace_user(session: Session, user_id: str, payload, if_match: str | None = None, *,
+                 rules: NameRules | None = None, source: str | None = "scim") -> User:
+    """PUT (RFC 7644 §3.5.1): the body replaces every writable attribute.
+
+    `source`: who writes; a SCIM client (the default) adopts a local account.
+    """
     user = get_user(session, user_id)
     check_if_match(user, if_match)
-    return _write(session, user, _prepare(load_resource(payload, USER_TYPE)))
+    doc = _prepare(load_resource(payload, USER_TYPE))
+    return _write(session, user, doc, rules, claimed=claim_source(user, source))
 
 
-def patch_user(session: Session, user_id: str, body, if_match: str | None = None) -> User:
-    """PATCH (RFC 7644 §3.5.2), all operations or none."""
+def patch_user(session: Session, user_id: str, body, if_match: str | None = None, *,
+               rules: NameRules | None = None, source: str | None = "scim") -> User:
+    """PATCH (RFC 7644 §3.5.2), all operations or none; `source` as for replace_user."""
     user = get_user(session, user_id)
     check_if_match(user, if_match)
     patched = apply_patch(user.data, body, USER_TYPE)
-    return _write(session, user, _prepare(validate_document(patched, USER_TYPE)))
+    doc = _prepare(validate_document(patched, USER_TYPE))
+    return _write(session, user, doc, rules, claimed=claim_source(user, source))
+
+
+def rename_user(session: Session, user: User, user_name: str, *,
+                rules: NameRules | None = None) -> User:
+    """Change only the userName (the userid migration, issue 6), with a PATCH's checks
+    and bookkeeping: uniqueness, version and lastModified; the derived name is kept
+    (derived_names.py). The source is left as it is."""
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise InvalidValue("userName must be a non-empty string")
+    return _write(session, user, {**user.data, "userName": user_name}, rules)
 
 
 def delete_user(session: Session, user_id: str, if_match: str | None = None) -> None:

@@ -7,6 +7,7 @@ from flask import current_app, request
 from ..domain import groups as service
 from ..domain.filter_sql import GROUP_MAPPING
 from ..domain.listing import parse_list_query, parse_search_request, run_list_query
+from ..domain.name_rules import rules_from_config
 from ..domain.projection import apply_projection, parse_projection
 from ..domain.representation import etag, render_group
 from ..domain.schema import GROUP_TYPE, LIST_RESPONSE
@@ -20,6 +21,11 @@ MEMBERS_ATTR = GROUP_TYPE.core.attribute("members")
 def _projection():
     return parse_projection(GROUP_TYPE, request.args.get("attributes"),
                             request.args.get("excludedAttributes"))
+
+
+def _rules():
+    """The configured name rules (domain/name_rules.py; issue 4)."""
+    return rules_from_config(current_app.config)
 
 
 def _render(group, projection, base):
@@ -58,7 +64,7 @@ def search_groups():
 @bp.post("/Groups", strict_slashes=False)
 def create_group():
     projection = _projection()
-    group = service.create_group(db.session, read_json())
+    group = service.create_group(db.session, read_json(), rules=_rules())
     db.session.commit()
     return _render_one(group, projection, 201, {"Location": f"{base_url()}/Groups/{group.id}"})
 
@@ -76,7 +82,7 @@ def get_group(group_id):
 def replace_group(group_id):
     projection = _projection()
     group = service.replace_group(db.session, group_id, read_json(),
-                                  request.headers.get("If-Match"))
+                                  request.headers.get("If-Match"), rules=_rules())
     db.session.commit()
     return _render_one(group, projection)
 
@@ -85,7 +91,7 @@ def replace_group(group_id):
 def patch_group(group_id):
     projection = _projection()
     group = service.patch_group(db.session, group_id, read_json(),
-                                request.headers.get("If-Match"))
+                                request.headers.get("If-Match"), rules=_rules())
     db.session.commit()
     if "attributes" in request.args or "excludedAttributes" in request.args:
         return _render_one(group, projection)

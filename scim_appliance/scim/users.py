@@ -7,6 +7,7 @@ from flask import current_app, request
 from ..domain import users as service
 from ..domain.filter_sql import USER_MAPPING
 from ..domain.listing import parse_list_query, parse_search_request, run_list_query
+from ..domain.name_rules import rules_from_config
 from ..domain.projection import apply_projection, parse_projection
 from ..domain.representation import etag, groups_of_users, render_user
 from ..domain.schema import LIST_RESPONSE, USER_TYPE
@@ -20,6 +21,11 @@ GROUPS_ATTR = USER_TYPE.core.attribute("groups")
 def _projection():
     return parse_projection(USER_TYPE, request.args.get("attributes"),
                             request.args.get("excludedAttributes"))
+
+
+def _rules():
+    """The configured name rules (domain/name_rules.py; issue 4)."""
+    return rules_from_config(current_app.config)
 
 
 def _render_one(user, projection, status=200, headers=None, new=False):
@@ -64,7 +70,7 @@ def search_users():
 @bp.post("/Users", strict_slashes=False)
 def create_user():
     projection = _projection()
-    user = service.create_user(db.session, read_json())
+    user = service.create_user(db.session, read_json(), rules=_rules())
     db.session.commit()
     location = f"{base_url()}/Users/{user.id}"
     return _render_one(user, projection, 201, {"Location": location}, new=True)
@@ -83,7 +89,7 @@ def get_user(user_id):
 def replace_user(user_id):
     projection = _projection()
     user = service.replace_user(db.session, user_id, read_json(),
-                                request.headers.get("If-Match"))
+                                request.headers.get("If-Match"), rules=_rules())
     db.session.commit()
     return _render_one(user, projection)
 
@@ -92,7 +98,7 @@ def replace_user(user_id):
 def patch_user(user_id):
     projection = _projection()
     user = service.patch_user(db.session, user_id, read_json(),
-                              request.headers.get("If-Match"))
+                              request.headers.get("If-Match"), rules=_rules())
     db.session.commit()
     return _render_one(user, projection)
 
