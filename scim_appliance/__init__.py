@@ -36,9 +36,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .health import bp as health_bp
     from .scim import register_scim
+    from .scim.request_log import register_request_log
 
     app.register_blueprint(health_bp)
     register_scim(app)
+    register_request_log(app)
 
     from .cli import register_commands
 

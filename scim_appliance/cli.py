@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from .database import write_intent
 from .domain import appliance
 from .domain.clock import to_rfc3339
 from .extensions import db
@@ -28,7 +29,10 @@ def _one_line_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            # CLI commands read then write; BEGIN IMMEDIATE makes them wait for a
+            # concurrent writer (the running server) instead of failing as locked.
+            with write_intent():
+                return func(*args, **kwargs)
         except click.ClickException:
             raise
         except SQLAlchemyError as exc:
@@ -205,16 +209,44 @@ def serve_command(host, port, threads):
     click.echo(f"scim-appliance serving {tenant_url(app, host, port)} "
                f"(SCIM sync {'enabled' if appliance.sync_enabled(db.session) else 'DISABLED'})")
     db.session.remove()
-    waitress.serve(app, host=host, port=port, threads=threads or app.config["THREADS"],
-                   # Flask answers oversize bodies with a SCIM 413; waitress's own
-                   # cut-off only stops absurd uploads from being buffered at all.
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] * 4,
-                   ident="scim-appliance")
+    import signal
+
+    from . import background
+
+    # The provisioning-log writer and the failure-email worker run beside waitress.
+    # SIGTERM (systemd, docker stop) ends waitress like Ctrl-C does, so the log
+    # entries still queued are written before the process exits.
+    work = background.start(app, tenant_url(app, host, port))
+    click.echo(work.describe())
+
+    def _stop_on_sigterm(_signum, _frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads or app.config["THREADS"],
+                       # Flask answers oversize bodies with a SCIM 413; waitress's own
+                       # cut-off only stops absurd uploads from being buffered at all.
+                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"] * 4,
+                       ident="scim-appliance")
+    finally:
+        work.stop()
 
 
 def register_commands(app: Flask) -> None:
     for command in (init_command, token_group, sync_group, endpoint_command, serve_command):
         app.cli.add_command(command)
+    from .cli_names import register as register_names  # (imports this module)
+
+    register_names(app)
+    from .cli_log import register as register_log  # (imports this module)
+
+    register_log(app)
+    from .cli_accounts import register as register_accounts  # (imports this module)
+    from .cli_migrate import register as register_migrate
+
+    register_accounts(app)
+    register_migrate(app)
 
 
 def _create_app():

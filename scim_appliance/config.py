@@ -22,4 +22,33 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     # Largest page a list or search returns (ServiceProviderConfig filter.maxResults).
     "SCIM_MAX_RESULTS": 1000,
+    # Name rules (domain/names.py): the preset whose character rules names must meet
+    # downstream (cloudsso, cloudsso-ram, aws-identity-center, none), and whether a
+    # breaking name is sanitised into a derived name or refused with 400 (reject).
+    "NAME_RULES_PRESET": "cloudsso",
+    "NAME_RULES_MODE": "sanitize",
+    # Per-field overrides, e.g. {"group": {"mode": "reject"}, "userName": {"max_length": 60}}.
+    "NAME_RULES_OVERRIDES": {},
+    # User attributes a user must carry, e.g. ["emails"]; one missing is a 400 that
+    # names the Entra mapping to add.
+    "REQUIRED_USER_ATTRIBUTES": [],
+    # Provisioning log (scim/request_log.py): entries older than this many days are
+    # pruned (failures not yet mailed are kept); 0 keeps everything.
+    "LOG_RETENTION_DAYS": 30,
+    # Failure email (domain/notifier.py): off until SMTP_HOST and NOTIFY_TO are set.
+    "SMTP_HOST": None,
+    # Default by SMTP_SECURITY: 25 (none), 587 (starttls), 465 (ssl).
+    "SMTP_PORT": None,
+    "SMTP_SECURITY": "starttls",
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    # A PEM file of CAs to trust for the SMTP server's certificate (default: the system's).
+    "SMTP_CA_FILE": None,
+    "SMTP_TIMEOUT": 30,
+    # Sender address; default scim-appliance@<this host's FQDN>.
+    "NOTIFY_FROM": None,
+    # Recipients, comma-separated (or a list in instance/config.py).
+    "NOTIFY_TO": None,
+    # At most one digest per this many seconds; a failure waits at most this long.
+    "NOTIFY_DIGEST_SECONDS": 300,
 }

@@ -43,6 +43,12 @@ class User(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # `scim` for users Entra created, `local` for those that existed before.
     source: Mapped[str] = mapped_column(String(16), default="scim")
+    # The userName as valid downstream under the name rules (domain/names.py): derived
+    # once, never changed (CloudSSO cannot rename users); `_key` is what uniqueness
+    # compares (casefolded for every built-in preset).
+    sanitized_user_name: Mapped[str | None] = mapped_column(Text)
+    sanitized_user_name_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    name_adjusted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Group(Base):
@@ -57,6 +63,10 @@ class Group(Base):
     last_modified: Mapped[datetime] = mapped_column(DateTime, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     source: Mapped[str] = mapped_column(String(16), default="scim")
+    # The displayName as valid downstream; re-derived when the group is renamed.
+    sanitized_display_name: Mapped[str | None] = mapped_column(Text)
+    sanitized_display_name_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    name_adjusted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Membership(Base):
@@ -84,3 +94,74 @@ class ApplianceState(Base):
     token_last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     sync_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     sync_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ProvisioningLogEntry(Base):
+    """One SCIM request as the administrator needs to see it later (issue 5).
+
+    Facts only, never the token, passwords or request bodies. `notify_pending` marks a
+    failure waiting for the next email digest; `digest_id` names the digest that took it,
+    so a failure is claimed by exactly one email.
+    """
+
+    __tablename__ = "provisioning_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str | None] = mapped_column(String(32))
+    resource_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    resource_name: Mapped[str | None] = mapped_column(Text)
+    operation: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(24))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[int] = mapped_column(Integer)
+    scim_type: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    duration_us: Mapped[int] = mapped_column(Integer)
+    failure_kind: Mapped[str | None] = mapped_column(String(24))
+    notify_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    __table_args__ = (Index("ix_provisioning_log_pending", "notify_pending", "id"),)
+
+
+class NotificationDigest(Base):
+    """One failure-digest email: `sending` from the moment the failures are claimed,
+    then `sent`, `rejected` (the server refused it; its failures are pending again) or
+    `unconfirmed` (handed over, but the server's answer never came back)."""
+
+    __tablename__ = "notification_digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    # The digest that told the administrator this one may not have arrived.
+    reported_in: Mapped[int | None] = mapped_column(Integer)
+
+
+class NameAdjustment(Base):
+    """One name the appliance changed on its way downstream (domain/derived_names.py).
+
+    An audit trail, so no foreign key: the record outlives the user or group.
+    """
+
+    __tablename__ = "name_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    resource_type: Mapped[str] = mapped_column(String(8))  # User | Group
+    resource_id: Mapped[str] = mapped_column(String(36), index=True)
+    field: Mapped[str] = mapped_column(String(32))  # userName | displayName
+    original: Mapped[str] = mapped_column(Text)
+    derived: Mapped[str] = mapped_column(Text)
+    # sanitized | collision | sanitized+collision | normalized | kept
+    reason: Mapped[str] = mapped_column(String(32))
+    preset: Mapped[str] = mapped_column(String(32))

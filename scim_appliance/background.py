@@ -1,0 +1,83 @@
+"""The server process's background work: the log writer and the failure-email worker.
+
+`serve` starts it before waitress and stops it after: the worker thread calls
+`Notifier.run_once` every few seconds (it decides whether a digest is due), so no SCIM
+request ever waits for SMTP. Stopping flushes the provisioning-log queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from .domain import log_store
+from .domain.mailer import SmtpSettings
+from .domain.notifier import Notifier
+from .extensions import db
+from .scim.request_log import log_writer
+
+log = logging.getLogger(__name__)
+
+
+class NotifyWorker(threading.Thread):
+    """Drives a Notifier until stopped; every error is logged and the loop goes on."""
+
+    def __init__(self, notifier: Notifier, tick: float):
+        super().__init__(daemon=True, name="scim-notify")
+        self.notifier = notifier
+        self.tick = tick
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(self.tick):
+            try:
+                self.notifier.run_once()
+            except Exception:  # noqa: BLE001 - the worker must outlive a bad moment
+                log.exception("failure-email worker: unexpected error")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self.join(timeout)
+
+
+class Background:
+    def __init__(self, app: Flask, worker: NotifyWorker | None,
+                 settings: SmtpSettings | None):
+        self.app = app
+        self.worker = worker
+        self.settings = settings
+
+    def describe(self) -> str:
+        """One line for the serve banner."""
+        if self.settings is None:
+            return "Failure email: off (set SMTP_HOST and NOTIFY_TO to turn it on)"
+        window = self.app.config.get("NOTIFY_DIGEST_SECONDS")
+        return (f"Failure email: on, to {', '.join(self.settings.recipients)} via "
+                f"{self.settings.describe()}, at most one digest every {window} s")
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if not log_writer(self.app).flush(timeout=10):
+            log.warning("provisioning log entries still queued at shutdown were lost")
+
+
+def start(app: Flask, instance: str) -> Background:
+    """Create missing log tables, the log writer and (when configured) the worker.
+
+    Raises ValueError for a bad SMTP_SECURITY, so `serve` refuses to start with it.
+    """
+    with app.app_context():
+        engine = db.engine
+    log_store.ensure_tables(engine)
+    log_writer(app)
+    settings = SmtpSettings.from_config(app.config)
+    worker = None
+    if settings is not None:
+        window = float(app.config.get("NOTIFY_DIGEST_SECONDS") or 300)
+        notifier = Notifier(engine, settings, window_seconds=window, instance=instance)
+        worker = NotifyWorker(notifier, tick=max(0.2, min(5.0, window / 4)))
+        worker.start()
+    return Background(app, worker, settings)
