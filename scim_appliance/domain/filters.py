@@ -281,6 +281,9 @@ class _Parser:
                 return value
             return parse_datetime(value, lambda: self.error(
                 f"'{value}' is not an RFC 3339 date-time ({where})"))
+        if leaf.type == "binary" and op in ORDER_OPS:
+            # RFC 7644 §3.4.2.2: ordering binary values SHALL fail as invalidFilter.
+            raise self.error(f"'{op}' cannot be used on binary '{ref.dotted}' ({where})")
         if not isinstance(value, str):
             raise self.error(f"'{ref.dotted}' is a string; quote the value ({where})")
         return value

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidValue
-from .filter_sql import ResourceMapping, sort_expression, to_sql_clause
+from .filter_sql import ResourceMapping, order_by_clauses, to_sql_clause
 from .filters import AttrRef, parse_filter, resolve_attr_path
 from .projection import Projection, parse_projection
 from .schema import SEARCH_REQUEST, ResourceType
@@ -102,8 +102,8 @@ def run_list_query(session: Session, query: ListQuery, mapping: ResourceMapping,
         if where is not None:
             stmt = stmt.where(where)
         if query.sort_by is not None:
-            key = sort_expression(query.sort_by, mapping, dialect)
-            stmt = stmt.order_by(key.desc() if query.descending else key.asc(), model.id)
+            stmt = stmt.order_by(*order_by_clauses(query.sort_by, mapping, query.descending,
+                                                   dialect))
         else:
             # A stable order (the primary key index) keeps startIndex paging consistent.
             stmt = stmt.order_by(model.id)

@@ -212,6 +212,10 @@ def _apply_path(doc: dict, op: str, path: PatchPath, value, ctx: _Context) -> No
         _divert_members(op, path, value, ctx)
         return
     value = _coerce_reference(path, op, value)
+    if path.attr.required and path.sub is None and path.filter is None \
+            and (op == "remove" or _blank(value)):
+        # RFC 7644 §3.5.2.2: making a required attribute unassigned is a mutability fault.
+        raise Mutability(f"'{path.attr.name}' is required and cannot be removed")
     if path.filter is not None and not path.attr.multi_valued:
         raise InvalidPath(f"'{path.attr.name}' is single-valued, so it cannot take a "
                           "'[...]' filter")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
-from ..domain.errors import NotFound
+from ..domain.errors import Forbidden, NotFound, NotImplementedScim
 from ..domain.schema import ALL_SCHEMAS, LIST_RESPONSE, RESOURCE_TYPES
 from .blueprint import base_url, bp
 from .http import scim_response
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+
+
+def _refuse_filters() -> None:
+    """RFC 7644 §4: filtering discovery lists is not supported; SHOULD answer 403."""
+    if "filter" in request.args:
+        raise Forbidden("filtering is not supported on this discovery endpoint; "
+                        "request the full list")
 
 
 def _list_response(resources: list[dict]):
@@ -45,6 +52,7 @@ def service_provider_config():
 
 @bp.get("/ResourceTypes", strict_slashes=False)
 def resource_types():
+    _refuse_filters()
     base = base_url()
     return _list_response([t.to_rfc(f"{base}/ResourceTypes/{t.name}") for t in RESOURCE_TYPES])
 
@@ -59,6 +67,7 @@ def resource_type(name):
 
 @bp.get("/Schemas", strict_slashes=False)
 def schemas():
+    _refuse_filters()
     base = base_url()
     return _list_response([s.to_rfc(f"{base}/Schemas/{s.id}") for s in ALL_SCHEMAS])
 
@@ -69,3 +78,17 @@ def schema(schema_id):
         if schema_def.id.lower() == schema_id.lower():
             return scim_response(schema_def.to_rfc(f"{base_url()}/Schemas/{schema_def.id}"))
     raise NotFound(f"no schema '{schema_id}'")
+
+
+@bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], strict_slashes=False)
+def me():
+    """RFC 7644 §3.11: a provider without /Me SHOULD answer 501."""
+    raise NotImplementedScim("/Me is not supported: the appliance's only client is the "
+                             "provisioning service, which has no user identity")
+
+
+@bp.route("/Bulk", methods=["GET", "POST"], strict_slashes=False)
+def bulk():
+    """Bulk is advertised as unsupported in /ServiceProviderConfig (RFC 7644 §3.7)."""
+    raise NotImplementedScim("bulk operations are not supported; send one request per "
+                             "resource")
