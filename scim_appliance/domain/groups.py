@@ -28,6 +28,7 @@ from .patch import MemberOp, apply_patch
 from .schema import GROUP_TYPE
 from .users import check_if_match, claim_source
 from .validation import load_resource, validate_document
+from .versions import touch_groups_of, touch_members_of, touch_users
 
 # Rows per statement: well under SQLite's bound-parameter limit (32,766).
 CHUNK = 500
@@ -102,17 +103,25 @@ def _insert_members(session: Session, group_id: str, members: list[tuple[str, st
             [{"group_id": group_id, "member_id": m, "member_type": t} for m, t in chunk]
         ).on_conflict_do_nothing().returning(Membership.member_id)
         # RETURNING lists only the rows inserted; rowcount is -1 on some drivers.
-        added += len(session.execute(stmt).all())
+        inserted = session.execute(stmt).scalars().all()
+        touch_users(session, inserted)
+        added += len(inserted)
     return added
 
 
 def _delete_members(session: Session, group_id: str, ids: list[str] | None) -> int:
     if ids is None:
-        return session.execute(delete(Membership).where(Membership.group_id == group_id)).rowcount
+        chunks = [None]
+    else:
+        chunks = list(_chunks(ids))
     removed = 0
-    for chunk in _chunks(ids):
-        removed += session.execute(delete(Membership).where(
-            Membership.group_id == group_id, Membership.member_id.in_(chunk))).rowcount
+    for chunk in chunks:
+        stmt = delete(Membership).where(Membership.group_id == group_id)
+        if chunk is not None:
+            stmt = stmt.where(Membership.member_id.in_(chunk))
+        gone = session.execute(stmt.returning(Membership.member_id)).scalars().all()
+        touch_users(session, gone)
+        removed += len(gone)
     return removed
 
 
@@ -195,6 +204,9 @@ def _write_doc(session: Session, group: Group, doc: dict, rules: NameRules | Non
     if doc["displayName"].lower() != group.display_name_ci:
         _check_unique(session, doc["displayName"], group.id)
     previous = group.display_name
+    if doc["displayName"] != previous:
+        touch_members_of(session, group.id)  # their `groups[].display` changes
+        touch_groups_of(session, group.id)  # as a nested member, its `display` changes
     _store(group, doc)
     assign_group_name(session, group, (rules or DEFAULT_RULES).group, previous)
     _flush(session, doc["displayName"])
@@ -238,6 +250,8 @@ def delete_group(session: Session, group_id: str, if_match: str | None = None) -
     """DELETE: the group and its memberships (and its membership in other groups) go."""
     group = get_group(session, group_id)
     check_if_match(group, if_match)
+    touch_members_of(session, group.id)
+    touch_groups_of(session, group.id)
     session.execute(delete(Membership).where(Membership.group_id == group.id))
     session.execute(delete(Membership).where(Membership.member_id == group.id))
     session.delete(group)

@@ -28,6 +28,7 @@ from .patch import apply_patch
 from .representation import etag
 from .schema import USER_TYPE
 from .validation import load_resource, validate_document
+from .versions import touch_groups_of
 
 
 def _prepare(doc: dict) -> dict:
@@ -117,6 +118,11 @@ def _adopt(session: Session, user: User, doc: dict, rules: NameRules) -> User:
     return _write(session, user, doc, rules, claimed=claim_source(user, "scim"))
 
 
+def _display(doc: dict):
+    """What a group's `members[].display` shows for this user (see groups.members_of)."""
+    return doc.get("displayName") or doc.get("userName")
+
+
 def _write(session: Session, user: User, doc: dict, rules: NameRules | None,
            claimed: bool = False) -> User:
     if doc == user.data and user.sanitized_user_name is not None and not claimed:
@@ -126,6 +132,8 @@ def _write(session: Session, user: User, doc: dict, rules: NameRules | None,
     if doc["userName"].lower() != user.user_name_ci:
         _check_unique(session, doc["userName"], user.id)
     previous = user.user_name
+    if _display(doc) != _display(user.data):
+        touch_groups_of(session, user.id)  # their `members[].display` shows this name
     _store(user, doc)
     assign_user_name(session, user, rules.user, previous)
     user.version += 1
@@ -170,6 +178,7 @@ def delete_user(session: Session, user_id: str, if_match: str | None = None) -> 
     """DELETE: the user and its group memberships go; filters no longer match it."""
     user = get_user(session, user_id)
     check_if_match(user, if_match)
+    touch_groups_of(session, user.id)  # their `members` lose this user
     session.execute(delete(Membership).where(Membership.member_id == user.id))
     session.delete(user)
     session.flush()
