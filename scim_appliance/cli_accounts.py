@@ -1,0 +1,158 @@
+"""`scim-appliance users …` and `groups …`: local accounts from the operator's side.
+
+* `users import FILE.csv [--dry-run]` — create local users (and their groups).
+* `users list` / `groups list` — id, name, email or member count, active, source;
+  `--filter` takes a SCIM filter, `--source` narrows to `scim` or `local`.
+
+Same contract as cli.py: one line on stderr and exit status 1 on failure.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .cli import _one_line_errors, _ready
+from .database import write_intent
+from .domain.errors import ScimError
+from .domain.local_accounts import (
+    SOURCE_LABELS,
+    SOURCES,
+    import_users,
+    list_groups,
+    list_users,
+    read_import_file,
+)
+from .domain.name_rules import rules_from_config
+from .extensions import db
+
+_FILTER_HELP = ('A SCIM filter, e.g. \'userName sw "j"\' or \'active eq false\' '
+                '(RFC 7644 §3.4.2.2).')
+
+
+@click.group("users")
+def users_group():
+    """Users: import local accounts, list."""
+
+
+@click.group("groups")
+def groups_group():
+    """Groups: list."""
+
+
+@users_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row, change nothing.")
+@with_appcontext
+@_one_line_errors
+def users_import(file, dry_run):
+    """Create local users from a CSV file, all or nothing.
+
+    Columns (header line, any order, any case): userName (required), email,
+    givenName, familyName, displayName, active (true/false, default true),
+    externalId, groups (group names separated by ';'; missing groups are created as
+    local groups). Each row goes through the same validation and name rules as an
+    Entra POST. If any row fails, every failing row is listed and nothing is imported.
+    """
+    _ready()
+    try:
+        rows = read_import_file(file)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    # One writer transaction (BEGIN IMMEDIATE), so the check and the writes see the
+    # same database; SCIM writers wait for it, readers do not.
+    with write_intent():
+        try:
+            report = import_users(db.session, rows, rules=rules_from_config(current_app.config))
+            failed = report.errors
+            if failed or dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    for row in failed:
+        name = f" ({row.user_name})" if row.user_name else ""
+        click.echo(f"{file}:{row.line}{name}: {row.error}", err=True)
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(report.rows)} rows failed; "
+                                   "nothing was imported")
+    verb = "Would import" if dry_run else "Imported"
+    groups = f", {len(report.groups_created)} new groups" if report.groups_created else ""
+    click.echo(f"{verb} {report.created} local users{groups}, "
+               f"{report.memberships_added} group memberships.")
+
+
+def _listing(fetch, filter_text, source, limit):
+    try:
+        return fetch(db.session, filter_text=filter_text, source=source, limit=limit,
+                     dialect=db.engine.dialect.name)
+    except ScimError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+def _table(items: list[dict], columns: tuple[str, ...]) -> None:
+    def text(item, col):
+        value = item.get(col)
+        if col == "source":
+            return SOURCE_LABELS.get(value, value)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return "-" if value is None else str(value)
+
+    cells = [[text(i, c) for c in columns] for i in items]
+    widths = [max([len(c)] + [len(r[n]) for r in cells]) for n, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _list_options(func):
+    func = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")(func)
+    func = click.option("--limit", type=click.IntRange(min=0), default=0,
+                        help="At most this many (default: all).")(func)
+    func = click.option("--source", type=click.Choice(SOURCES), default=None,
+                        help="Only accounts from SCIM Synchronization or local ones.")(func)
+    return click.option("--filter", "filter_text", metavar="EXPR", help=_FILTER_HELP)(func)
+
+
+@users_group.command("list")
+@_list_options
+@with_appcontext
+@_one_line_errors
+def users_list(filter_text, source, limit, as_json):
+    """Users: id, userName, email, active, source."""
+    _ready()
+    items = _listing(list_users, filter_text, source, limit)
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=1))
+    elif not items:
+        click.echo("No users.")
+    else:
+        _table(items, ("id", "userName", "email", "active", "source"))
+
+
+@groups_group.command("list")
+@_list_options
+@with_appcontext
+@_one_line_errors
+def groups_list(filter_text, source, limit, as_json):
+    """Groups: id, displayName, member count, source."""
+    _ready()
+    items = _listing(list_groups, filter_text, source, limit)
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=1))
+    elif not items:
+        click.echo("No groups.")
+    else:
+        _table(items, ("id", "displayName", "members", "source"))
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_group)
+    app.cli.add_command(groups_group)
+
