@@ -73,7 +73,8 @@ def create_user():
     user = service.create_user(db.session, read_json(), rules=_rules())
     db.session.commit()
     location = f"{base_url()}/Users/{user.id}"
-    return _render_one(user, projection, 201, {"Location": location}, new=True)
+    return _render_one(user, projection, 201, {"Location": location},
+                       new=user.version == 1)  # an adopted local account may have groups
 
 
 @bp.get("/Users/<user_id>")
