@@ -5,13 +5,20 @@ from __future__ import annotations
 from flask import current_app, request
 
 from ..domain import groups as service
+from ..domain.errors import NotFound
 from ..domain.filter_sql import GROUP_MAPPING
-from ..domain.listing import parse_list_query, parse_search_request, run_list_query
+from ..domain.listing import (
+    parse_list_query,
+    parse_search_request,
+    read_by_id,
+    run_list_query,
+)
 from ..domain.name_rules import rules_from_config
 from ..domain.projection import apply_projection, parse_projection
 from ..domain.representation import etag, render_group
 from ..domain.schema import GROUP_TYPE, LIST_RESPONSE
 from ..extensions import db
+from ..models import Group
 from .blueprint import base_url, bp
 from .http import read_json, scim_response
 
@@ -72,7 +79,9 @@ def create_group():
 @bp.get("/Groups/<group_id>")
 def get_group(group_id):
     projection = _projection()
-    group = service.get_group(db.session, group_id)
+    group = read_by_id(db.session, Group, group_id)
+    if group is None:
+        raise NotFound(f"no Group with id '{group_id}'")
     if request.if_none_match and request.if_none_match.contains_weak(str(group.version)):
         return scim_response(None, 304, {"ETag": etag(group.version)})
     return _render_one(group, projection)

@@ -5,13 +5,20 @@ from __future__ import annotations
 from flask import current_app, request
 
 from ..domain import users as service
+from ..domain.errors import NotFound
 from ..domain.filter_sql import USER_MAPPING
-from ..domain.listing import parse_list_query, parse_search_request, run_list_query
+from ..domain.listing import (
+    parse_list_query,
+    parse_search_request,
+    read_by_id,
+    run_list_query,
+)
 from ..domain.name_rules import rules_from_config
 from ..domain.projection import apply_projection, parse_projection
 from ..domain.representation import etag, groups_of_users, render_user
 from ..domain.schema import LIST_RESPONSE, USER_TYPE
 from ..extensions import db
+from ..models import User
 from .blueprint import base_url, bp
 from .http import read_json, scim_response
 
@@ -80,7 +87,9 @@ def create_user():
 @bp.get("/Users/<user_id>")
 def get_user(user_id):
     projection = _projection()
-    user = service.get_user(db.session, user_id)
+    user = read_by_id(db.session, User, user_id)
+    if user is None:
+        raise NotFound(f"no User with id '{user_id}'")
     if request.if_none_match and request.if_none_match.contains_weak(str(user.version)):
         return scim_response(None, 304, {"ETag": etag(user.version)})
     return _render_one(user, projection)
