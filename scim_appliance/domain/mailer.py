@@ -18,7 +18,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 
@@ -48,7 +48,7 @@ class SmtpSettings:
     port: int
     security: str
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)  # never in logs or tracebacks
     sender: str
     recipients: tuple[str, ...]
     timeout: float = 30.0
