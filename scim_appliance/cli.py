@@ -77,6 +77,16 @@ def _write_instance_config(path: str) -> str:
     return secret_key
 
 
+def _make_private(instance_path: str, sqlite_file: str | None) -> None:
+    """The instance holds the token hash, the SECRET_KEY and people's data: owner only.
+
+    SQLite creates its -wal and -shm files with the database file's permissions.
+    """
+    os.chmod(instance_path, 0o700)
+    if sqlite_file and os.path.exists(sqlite_file):
+        os.chmod(sqlite_file, 0o600)
+
+
 @click.command("init")
 @with_appcontext
 @_one_line_errors
@@ -95,6 +105,8 @@ def init_command():
     db.create_all()
     appliance.get_state(db.session)
     db.session.commit()
+    _make_private(app.instance_path, db.engine.url.database
+                  if db.engine.url.get_backend_name() == "sqlite" else None)
     click.echo(f"Instance: {app.instance_path}")
     click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
 

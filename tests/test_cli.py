@@ -40,6 +40,8 @@ def test_init_creates_a_private_config_and_the_database_idempotently(instance):
     config = instance / "config.py"
     assert (instance / "scim-appliance.db").exists()
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert stat.S_IMODE((instance / "scim-appliance.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
     before = config.read_text()
     assert "SECRET_KEY = " in before
     run(instance, "init")
