@@ -2,9 +2,8 @@
 
 The database answers every filter: rows are never loaded into Python to be
 tested. `filters.matches` is the reference semantics and the clauses built here
-agree with it row for row (the tests check this with generated filters), with
-two deliberate exceptions where `matches` is wrong and this module does what the
-RFC means (see `_compare_elements`).
+agree with it row for row (the tests check this with generated filters), with one
+known difference on odd data (see `_compare_elements`).
 
 Where a resource's attributes live (see models.py):
 
@@ -684,10 +683,11 @@ def _compare_elements(loc: _Loc, ref: AttrRef, op: str, value) -> Clause:
     """A multi-valued attribute matches when some element does (RFC 7644 §3.4.2.2).
 
     `pr` is "some element has a present value", and `eq null` is its negation,
-    `ne null` the same as `pr`. (`filters.matches` instead calls the attribute
-    present as soon as it has any element, even `[{"type": "work"}]`, so there
-    `emails.value pr` and `emails.value eq null` are both false; and for
-    `addresses`, which has no `value`, it never finds anything present.)
+    `ne null` the same as `pr`. Known difference: `emails pr` (no sub-attribute)
+    looks at the elements' `value` here, while `filters.matches` counts any
+    non-empty element (RFC 7644: "a non-empty node"), so `[{"type": "work"}]`
+    is present there and absent here. Validated documents rarely hold such
+    elements; the property test in test_filter_sql.py accounts for it.
     """
     pick, leaf = _element_target(ref)
     if _is_presence_test(op, value):
