@@ -142,3 +142,15 @@ def test_put_replaces_members(scim):
     body = resp.get_json()
     assert body["displayName"] == "P2"
     assert [m["value"] for m in body["members"]] == [b["id"]]
+
+
+def test_a_list_page_gives_each_group_its_own_members(scim):
+    a, b = make_user(scim, "la@contoso.com"), make_user(scim, "lb@contoso.com")
+    make_group(scim, "L-both", members=[{"value": a["id"]}, {"value": b["id"]}])
+    make_group(scim, "L-one", members=[{"value": b["id"]}])
+    make_group(scim, "L-none")
+    body = scim.get("/scim/Groups?sortBy=displayName").get_json()
+    members = {g["displayName"]: sorted(m["value"] for m in g["members"])
+               for g in body["Resources"]}
+    assert members == {"L-both": sorted([a["id"], b["id"]]), "L-one": [b["id"]],
+                       "L-none": []}
