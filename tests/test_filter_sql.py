@@ -20,13 +20,7 @@ from sqlalchemy.orm import Session
 
 import scim_appliance.database  # noqa: F401  (registers the SQLite connect hook)
 from scim_appliance.domain.errors import InvalidFilter, InvalidValue
-from scim_appliance.domain.filter_sql import (
-    GROUP_MAPPING,
-    USER_MAPPING,
-    order_by_clauses,
-    sort_expression,
-    to_sql_clause,
-)
+from scim_appliance.domain.filter_sql import order_by_clauses, sort_expression, to_sql_clause
 from scim_appliance.domain.filters import (
     And,
     AttrRef,
@@ -37,6 +31,7 @@ from scim_appliance.domain.filters import (
     parse_filter,
     resolve_attr_path,
 )
+from scim_appliance.domain.mappings import GROUP_MAPPING, USER_MAPPING
 from scim_appliance.domain.schema import (
     ENTERPRISE_USER,
     GROUP_SCHEMA,

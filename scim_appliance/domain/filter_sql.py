@@ -23,16 +23,11 @@ title, which `matches` (and RFC 7644) count as matching.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    Numeric,
     and_,
     case,
-    cast,
-    column,
     false,
     func,
     literal,
@@ -42,16 +37,15 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..models import Group, Membership, User
 from .errors import InvalidFilter, InvalidValue
 from .filters import And, AttrRef, Compare, Not, Or, ValuePath, matches
-from .schema import APPLIANCE_GROUP, APPLIANCE_USER, CORE_GROUP, CORE_USER, Attribute
+from .json_sql import MISSING, JsonValue, json_dialect
+from .mappings import ColumnSpec, ElementTable, ResourceMapping
+from .schema import CORE_GROUP, CORE_USER, Attribute
 
 Clause = ColumnElement[bool]
-_MISSING = "missing"  # the kind of a JSON value that is not there at all
 _LIKE_ESCAPE = "/"
 _ORDERING = {
     "gt": lambda a, b: a > b,
@@ -59,210 +53,6 @@ _ORDERING = {
     "lt": lambda a, b: a < b,
     "le": lambda a, b: a <= b,
 }
-
-
-# -- where attributes are stored -------------------------------------------------
-@dataclass(frozen=True)
-class ColumnSpec:
-    """An indexed column that holds one attribute.
-
-    `folded` columns hold `value.lower()` (userName, group displayName): for a
-    caseExact=false attribute the literal is lowered in Python and compared with
-    the bare column, which keeps `eq` an index look-up.
-    """
-
-    column: Any
-    folded: bool = False
-
-
-@dataclass(frozen=True)
-class ElementTable:
-    """A multi-valued attribute whose elements are rows of another table.
-
-    `owner` is the column holding the id of the resource the element belongs to;
-    `subs` maps lower-cased sub-attribute names to the columns that hold them.
-    Sub-attributes not listed (e.g. `display`, `$ref`) are not filterable.
-    """
-
-    owner: Any
-    subs: dict[str, ColumnSpec]
-
-
-@dataclass(frozen=True)
-class ResourceMapping:
-    """How one resource type is laid out in the database.
-
-    `columns` is keyed by lower-cased attribute path (`username`, `meta.created`);
-    core and common attributes are looked up there by name, extension attributes by
-    `<urn>:<name>` (the appliance's read-only extension). `meta.resourceType` is
-    the constant `resource_type`; `meta.location` and `meta.version` are not
-    stored and so not filterable.
-    """
-
-    model: Any
-    data_column: Any
-    resource_type: str
-    core_schema: str
-    columns: dict[str, ColumnSpec]
-    element_tables: dict[str, ElementTable] = field(default_factory=dict)
-
-    @property
-    def id_column(self):
-        return self.columns["id"].column
-
-
-USER_MAPPING = ResourceMapping(
-    model=User,
-    data_column=User.data,
-    resource_type="User",
-    core_schema=CORE_USER,
-    columns={
-        "id": ColumnSpec(User.id),
-        "username": ColumnSpec(User.user_name_ci, folded=True),
-        "externalid": ColumnSpec(User.external_id),
-        "active": ColumnSpec(User.active),
-        "meta.created": ColumnSpec(User.created),
-        "meta.lastmodified": ColumnSpec(User.last_modified),
-        f"{APPLIANCE_USER}:sanitizedusername".lower(): ColumnSpec(User.sanitized_user_name),
-        f"{APPLIANCE_USER}:nameadjusted".lower(): ColumnSpec(User.name_adjusted),
-        f"{APPLIANCE_USER}:source".lower(): ColumnSpec(User.source),
-    },
-    element_tables={
-        "groups": ElementTable(Membership.member_id, {"value": ColumnSpec(Membership.group_id)}),
-    },
-)
-
-GROUP_MAPPING = ResourceMapping(
-    model=Group,
-    data_column=Group.data,
-    resource_type="Group",
-    core_schema=CORE_GROUP,
-    columns={
-        "id": ColumnSpec(Group.id),
-        "displayname": ColumnSpec(Group.display_name_ci, folded=True),
-        "externalid": ColumnSpec(Group.external_id),
-        "meta.created": ColumnSpec(Group.created),
-        "meta.lastmodified": ColumnSpec(Group.last_modified),
-        f"{APPLIANCE_GROUP}:sanitizeddisplayname".lower():
-            ColumnSpec(Group.sanitized_display_name),
-        f"{APPLIANCE_GROUP}:nameadjusted".lower(): ColumnSpec(Group.name_adjusted),
-        f"{APPLIANCE_GROUP}:source".lower(): ColumnSpec(Group.source),
-    },
-    element_tables={
-        "members": ElementTable(Membership.group_id, {
-            "value": ColumnSpec(Membership.member_id),
-            "type": ColumnSpec(Membership.member_type),
-        }),
-    },
-)
-
-
-# -- the dialect-specific JSON bits ---------------------------------------------
-@dataclass(frozen=True)
-class JsonValue:
-    """One value in a JSON document: what kind it is, its SQL value, its address.
-
-    `kind` is never NULL (`missing` when absent), so tests on it are two-valued.
-    `scalar` is the native SQL value for strings and numbers (SQLite) or the text
-    rendering (PostgreSQL); for arrays and objects it is their compact JSON text.
-    """
-
-    kind: Any
-    scalar: Any
-    doc: Any
-    path: tuple[str, ...]
-
-
-class _SQLiteJson:
-    """SQLite's JSON1: json_extract / json_type / json_each."""
-
-    string_kinds = ("text",)
-    number_kinds = ("integer", "real")
-    bool_kinds = ("true", "false")
-
-    def root(self, data_column):
-        return data_column
-
-    def at(self, doc, path: tuple[str, ...]) -> JsonValue:
-        where = "$" + "".join(f'."{name}"' for name in path)
-        return JsonValue(func.coalesce(func.json_type(doc, where), _MISSING),
-                         func.json_extract(doc, where), doc, path)
-
-    def is_bool(self, v: JsonValue, flag: bool) -> Clause:
-        return v.kind == ("true" if flag else "false")
-
-    def number(self, v: JsonValue):
-        return v.scalar  # json_extract gives JSON true/false as 1/0, as Python's True == 1
-
-    def timestamp(self, v: JsonValue):
-        # strftime() normalises RFC 3339 offsets to UTC; NULL when it cannot parse.
-        looks_like_date = v.scalar.op("GLOB")("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*")
-        return case((and_(v.kind == "text", looks_like_date),
-                     func.strftime("%Y-%m-%d %H:%M:%f", v.scalar)))
-
-    def timestamp_literal(self, value: datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-
-    def elements(self, v: JsonValue):
-        """(FROM item, element, order column) for the array at `v`.
-
-        json_each over a non-array walks an object's members, so callers guard
-        with `kind == 'array'`. An element's sub-attributes are only read when it
-        is an object: json_extract would parse a string element as JSON.
-        """
-        where = "$" + "".join(f'."{name}"' for name in v.path)
-        each = func.json_each(v.doc, where).table_valued("key", "value", "type").alias()
-        element = JsonValue(each.c.type, each.c.value,
-                            case((each.c.type == "object", each.c.value)), ())
-        return each, element, each.c.key
-
-
-class _PostgresJson:
-    """PostgreSQL jsonb: #> / #>> / jsonb_typeof / jsonb_array_elements."""
-
-    string_kinds = ("string",)
-    number_kinds = ("number",)
-    bool_kinds = ("boolean",)
-
-    def root(self, data_column):
-        return cast(data_column, JSONB)
-
-    def at(self, doc, path: tuple[str, ...]) -> JsonValue:
-        node = doc[path] if path else doc
-        text = node.astext if path else doc.op("#>>")(literal_column("'{}'::text[]"))
-        return JsonValue(func.coalesce(func.jsonb_typeof(node), _MISSING), text, doc, path)
-
-    def is_bool(self, v: JsonValue, flag: bool) -> Clause:
-        return and_(v.kind == "boolean", v.scalar == ("true" if flag else "false"))
-
-    def number(self, v: JsonValue):
-        return case((v.kind == "number", cast(v.scalar, Numeric)),
-                    (v.kind == "boolean", case((v.scalar == "true", 1), else_=0)))
-
-    def timestamp(self, v: JsonValue):
-        looks_like_date = v.scalar.op("~")(r"^\d{4}-\d\d-\d\d")
-        return case((and_(v.kind == "string", looks_like_date),
-                     func.timezone("UTC", cast(v.scalar, TIMESTAMP(timezone=True)))))
-
-    def timestamp_literal(self, value: datetime):
-        return value
-
-    def elements(self, v: JsonValue):
-        node = v.doc[v.path] if v.path else v.doc
-        array = case((v.kind == "array", node), else_=cast("[]", JSONB))
-        each = func.jsonb_array_elements(array).table_valued(
-            column("value", JSONB), with_ordinality="ordinality").alias()
-        return each, self.at(each.c.value, ()), each.c.ordinality
-
-
-_DIALECTS = {"sqlite": _SQLiteJson(), "postgresql": _PostgresJson()}
-
-
-def _json_dialect(name: str):
-    try:
-        return _DIALECTS["postgresql" if name == "postgres" else name]
-    except KeyError:
-        raise ValueError(f"no SCIM filter translation for SQL dialect {name!r}") from None
 
 
 # -- comparisons shared by all locations --------------------------------------
@@ -532,7 +322,7 @@ class _JsonLoc(_Loc):
         )
         if op == "eq":
             return equal
-        return and_(v.kind.not_in((_MISSING, "null")), not_(equal))
+        return and_(v.kind.not_in((MISSING, "null")), not_(equal))
 
     def _compare_number(self, op: str, value) -> Clause:
         """Numbers (and booleans, as in Python) compare numerically; strings never
@@ -540,7 +330,7 @@ class _JsonLoc(_Loc):
         numeric = self._kind_in(self.d.number_kinds + self.d.bool_kinds)
         if op == "ne":
             equal = and_(numeric, self.d.number(self.v) == value)
-            return and_(self.v.kind.not_in((_MISSING, "null")), not_(equal))
+            return and_(self.v.kind.not_in((MISSING, "null")), not_(equal))
         return and_(numeric, _string_op(self.d.number(self.v), op, value))
 
     def _compare_datetime(self, op: str, value: datetime) -> Clause:
@@ -608,7 +398,7 @@ def _json_path(attr: Attribute) -> tuple[str, ...]:
 class _Context:
     def __init__(self, mapping: ResourceMapping, dialect: str):
         self.mapping = mapping
-        self.d = _json_dialect(dialect)
+        self.d = json_dialect(dialect)
 
     def location(self, attr: Attribute) -> _Loc:
         """Where a top-level attribute lives: a column, memberships, meta or JSON."""

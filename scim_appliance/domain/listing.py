@@ -13,8 +13,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidValue
-from .filter_sql import ResourceMapping, order_by_clauses, to_sql_clause
+from .filter_sql import order_by_clauses, to_sql_clause
 from .filters import AttrRef, Compare, parse_filter, resolve_attr_path
+from .mappings import ResourceMapping
 from .projection import Projection, parse_projection
 from .schema import SEARCH_REQUEST, ResourceType
 

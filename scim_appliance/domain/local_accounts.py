@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Group, Membership
 from .errors import ScimError
-from .filter_sql import GROUP_MAPPING, USER_MAPPING
 from .filters import parse_filter
 from .groups import create_group, patch_group
 from .listing import ListQuery, run_list_query
+from .mappings import GROUP_MAPPING, USER_MAPPING
 from .name_rules import NameRules
 from .schema import (
     APPLIANCE_GROUP,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request
 
 from ..domain import groups as service
-from ..domain.filter_sql import GROUP_MAPPING
 from ..domain.listing import run_list_query
+from ..domain.mappings import GROUP_MAPPING
 from ..domain.projection import apply_projection
 from ..domain.representation import render_group
 from ..domain.schema import GROUP_TYPE

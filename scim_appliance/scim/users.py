@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..domain import users as service
-from ..domain.filter_sql import USER_MAPPING
 from ..domain.listing import run_list_query
+from ..domain.mappings import USER_MAPPING
 from ..domain.projection import apply_projection
 from ..domain.representation import groups_of_users, render_user
 from ..domain.schema import USER_TYPE
