@@ -24,7 +24,8 @@ from scim_appliance.domain.errors import (
     NoTarget,
     ScimError,
 )
-from scim_appliance.domain.patch import MemberOp, apply_operations, apply_patch
+from scim_appliance.domain.member_ops import MemberOp
+from scim_appliance.domain.patch import apply_operations, apply_patch
 from scim_appliance.domain.schema import ENTERPRISE_USER, GROUP_TYPE, PATCH_OP, USER_TYPE
 
 FIXTURES = Path(__file__).parent / "fixtures"

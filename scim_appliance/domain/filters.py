@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .documents import get_attr
 from .errors import InvalidFilter, InvalidPath
 from .schema import CORE_GROUP, CORE_USER, Attribute, ResourceType
 
@@ -390,18 +391,6 @@ def parse_path(text: str, rtype: ResourceType) -> PatchPath:
 
 
 # -- in-memory evaluation ------------------------------------------------------
-def _get(obj: Any, name: str):
-    if not isinstance(obj, dict):
-        return None
-    if name in obj:
-        return obj[name]
-    lowered = name.lower()
-    for key, value in obj.items():
-        if key.lower() == lowered:
-            return value
-    return None
-
-
 def _compare_one(op: str, leaf: Attribute, actual, expected) -> bool:
     if op == "pr":
         return actual not in (None, "", [], {})
@@ -455,7 +444,7 @@ def matches_element(expr, element: dict) -> bool:
         return not matches_element(expr.expr, element)
     if isinstance(expr, Compare):
         leaf = expr.ref.leaf
-        actual = _get(element, leaf.name) if expr.ref.sub is not None else element
+        actual = get_attr(element, leaf.name) if expr.ref.sub is not None else element
         return _compare_one(expr.op, leaf, actual, expr.value)
     raise TypeError(f"unexpected filter node {expr!r}")
 
@@ -482,9 +471,9 @@ def matches(expr, resource: dict) -> bool:
         if expr.ref.attr.multi_valued:
             elements = value if isinstance(value, list) else []
             if expr.ref.sub is not None:
-                values = [_get(e, expr.ref.sub.name) for e in elements]
+                values = [get_attr(e, expr.ref.sub.name) for e in elements]
             elif expr.ref.attr.is_complex and expr.op != "pr" and expr.value is not None:
-                values = [_get(e, "value") for e in elements]
+                values = [get_attr(e, "value") for e in elements]
                 leaf = expr.ref.attr.sub("value") or leaf
             else:
                 values = elements
@@ -495,7 +484,7 @@ def matches(expr, resource: dict) -> bool:
                 return not present if expr.op == "eq" else present
             return any(_compare_one(expr.op, leaf, v, expr.value) for v in values)
         if expr.ref.sub is not None:
-            value = _get(value, expr.ref.sub.name)
+            value = get_attr(value, expr.ref.sub.name)
         return _compare_one(expr.op, leaf, value, expr.value)
     raise TypeError(f"unexpected filter node {expr!r}")
 
@@ -503,5 +492,5 @@ def matches(expr, resource: dict) -> bool:
 def _value_of(resource: dict, attr: Attribute):
     """Core and common attributes sit at the top level; extension ones under their URN."""
     if attr.schema and attr.schema not in (CORE_USER, CORE_GROUP):
-        return _get(_get(resource, attr.schema), attr.name)
-    return _get(resource, attr.name)
+        return get_attr(get_attr(resource, attr.schema), attr.name)
+    return get_attr(resource, attr.name)

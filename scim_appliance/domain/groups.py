@@ -23,8 +23,9 @@ from ..models import Group, Membership, User
 from .clock import utcnow
 from .derived_names import assign_group_name
 from .errors import InvalidValue, NotFound, Uniqueness
+from .member_ops import MemberOp
 from .name_rules import DEFAULT_RULES, NameRules
-from .patch import MemberOp, apply_patch
+from .patch import apply_patch
 from .schema import GROUP_TYPE
 from .users import check_if_match, claim_source
 from .validation import load_resource, validate_document
@@ -155,7 +156,7 @@ def apply_member_ops(session: Session, group_id: str, ops: list[MemberOp]) -> in
             members = _resolve_members(session, group_id, op.ids)
             changed += _delete_members(session, group_id, None)
             changed += _insert_members(session, group_id, members)
-        else:  # pragma: no cover - MemberOp kinds are fixed in patch.py
+        else:  # pragma: no cover - MemberOp kinds are fixed in member_ops.py
             raise ValueError(op.kind)
     return changed
 

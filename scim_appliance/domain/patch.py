@@ -22,27 +22,27 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .documents import (
+    attr_key,
+    container_of,
+    drop_empty_extensions,
+    elements_of,
+    get_attr,
+    is_blank,
+    is_empty,
+    pop_attr,
+    put_attr,
+    store_attr,
+)
 from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
-from .filters import And, Compare, Or, PatchPath, matches_element, parse_path
+from .filters import And, Compare, PatchPath, matches_element, parse_path
+from .member_ops import MemberOp, is_members, member_op_for
 from .schema import PATCH_OP, Attribute, ResourceType
 
 OPS = ("add", "replace", "remove")
-MEMBER_OP_KINDS = ("add", "remove", "remove_all", "replace")
 # Sub-attributes that only label an element; an element left with nothing else is dropped.
 _LABELS = frozenset({"type", "primary"})
 _HEAD = re.compile(r"[^.\[]*")
-
-
-@dataclass(frozen=True)
-class MemberOp:
-    """A normalised change to a group's membership, for the Groups service to apply.
-
-    kind: "add" (add `ids`), "remove" (remove `ids`), "remove_all" (ids is empty) or
-    "replace" (membership becomes exactly `ids`). ids: member ids, deduplicated, in order.
-    """
-
-    kind: str
-    ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,6 @@ class _Context:
     rtype: ResourceType
     divert_members: bool
     pending: list[MemberOp] = field(default_factory=list)
-
-    def record(self, kind: str, ids: list[str]) -> None:
-        self.pending.append(MemberOp(kind, list(dict.fromkeys(ids))))
 
 
 # -- public API ------------------------------------------------------------------------
@@ -97,34 +94,34 @@ def apply_operations(doc: dict, operations: list, rtype: ResourceType,
 def _operations_of(body) -> list:
     if not isinstance(body, dict):
         raise InvalidSyntax("the PATCH body must be a JSON object (a PatchOp message)")
-    schemas = _get(body, "schemas")
+    schemas = get_attr(body, "schemas")
     if schemas is not None:
         listed = schemas if isinstance(schemas, list) else [schemas]
         if not any(isinstance(s, str) and s.lower() == PATCH_OP.lower() for s in listed):
             raise InvalidSyntax(f"'schemas' must contain '{PATCH_OP}' for a PATCH request")
-    if _key(body, "Operations") is None:
+    if attr_key(body, "Operations") is None:
         raise InvalidSyntax("the PATCH body has no 'Operations' list")
-    return _get(body, "Operations")
+    return get_attr(body, "Operations")
 
 
 def _parse_operation(index: int, raw) -> _Op:
     where = f"Operations[{index}]"
     if not isinstance(raw, dict):
         raise InvalidSyntax(f"{where} must be an object with 'op', 'path' and 'value'")
-    name = _get(raw, "op")
+    name = get_attr(raw, "op")
     if not isinstance(name, str) or name.lower() not in OPS:
         raise InvalidSyntax(f"{where} has unsupported op {name!r}; "
                             "use 'add', 'replace' or 'remove'")
     name = name.lower()
-    path = _get(raw, "path")
+    path = get_attr(raw, "path")
     if path is not None and not isinstance(path, str):
         raise InvalidSyntax(f"{where} ({name}): 'path' must be a string")
     if isinstance(path, str) and not path.strip():
         path = None
-    if name != "remove" and _key(raw, "value") is None:
+    if name != "remove" and attr_key(raw, "value") is None:
         raise InvalidSyntax(f"{where} ({name}{_path_note(path)}) has no 'value' "
                             "(RFC 7644 §3.5.2.1/§3.5.2.3 require one)")
-    return _Op(index, name, path, _get(raw, "value"))
+    return _Op(index, name, path, get_attr(raw, "value"))
 
 
 def _path_note(path: str | None) -> str:
@@ -143,7 +140,7 @@ def _apply_operation(doc: dict, op: _Op, ctx: _Context) -> None:
         _apply_no_path(doc, op.name, op.value, ctx)
     else:
         _apply_path(doc, op.name, _resolve_path(op.path, ctx.rtype), op.value, ctx)
-    _drop_empty_extensions(doc, ctx.rtype)
+    drop_empty_extensions(doc, ctx.rtype)
 
 
 def _apply_no_path(doc: dict, op: str, value, ctx: _Context) -> None:
@@ -208,12 +205,14 @@ def _apply_path(doc: dict, op: str, path: PatchPath, value, ctx: _Context) -> No
         _apply_extension(doc, op, path.schema_urn, value, ctx)
         return
     _check_writable(path)
-    if ctx.divert_members and _is_members(path.attr, ctx.rtype):
-        _divert_members(op, path, value, ctx)
+    if ctx.divert_members and is_members(path.attr, ctx.rtype):
+        member_op = member_op_for(op, path, value)
+        if member_op is not None:
+            ctx.pending.append(member_op)
         return
     value = _coerce_reference(path, op, value)
     if path.attr.required and path.sub is None and path.filter is None \
-            and (op == "remove" or _blank(value)):
+            and (op == "remove" or is_blank(value)):
         # RFC 7644 §3.5.2.2: making a required attribute unassigned is a mutability fault.
         raise Mutability(f"'{path.attr.name}' is required and cannot be removed")
     if path.filter is not None and not path.attr.multi_valued:
@@ -231,8 +230,8 @@ def _apply_path(doc: dict, op: str, path: PatchPath, value, ctx: _Context) -> No
 
 def _apply_extension(doc: dict, op: str, urn: str, value, ctx: _Context) -> None:
     """A bare extension URN path: its value is an object of that extension's attributes."""
-    if op == "remove" or _blank(value):
-        _pop(doc, urn)
+    if op == "remove" or is_blank(value):
+        pop_attr(doc, urn)
         return
     if not isinstance(value, dict):
         raise InvalidValue(f"the value for '{urn}' must be an object of its attributes")
@@ -278,15 +277,15 @@ def _set_attr(doc: dict, op: str, attr: Attribute, value, rtype: ResourceType) -
     Clearing on null/"" is what Microsoft's SCIM_Null_Update_Test expects
     (entra-provisioning.md §10).
     """
-    container = _container(doc, attr, rtype, create=True)
-    if _blank(value):
-        _pop(container, attr.name)
+    container = container_of(doc, attr, rtype, create=True)
+    if is_blank(value):
+        pop_attr(container, attr.name)
     elif attr.multi_valued:
         _set_multi(container, op, attr, value)
     elif attr.is_complex:
         _set_complex(container, attr, value)
     else:
-        _put(container, attr.name, value)
+        put_attr(container, attr.name, value)
 
 
 def _set_complex(container: dict, attr: Attribute, value) -> None:
@@ -299,12 +298,12 @@ def _set_complex(container: dict, attr: Attribute, value) -> None:
     if not isinstance(value, dict):
         raise InvalidValue(f"'{attr.name}' is complex; give an object of its sub-attributes")
     incoming = _canon(attr, value)
-    current = _get(container, attr.name)
+    current = get_attr(container, attr.name)
     merged = dict(current) if isinstance(current, dict) else {}
-    if "value" in incoming and attr.sub("value") and _get(merged, "value") != incoming["value"]:
+    if "value" in incoming and attr.sub("value") and get_attr(merged, "value") != incoming["value"]:
         merged = {}
     _merge_into(attr, merged, incoming)
-    _store(container, attr.name, merged)
+    store_attr(container, attr.name, merged)
 
 
 def _set_multi(container: dict, op: str, attr: Attribute, value) -> None:
@@ -315,14 +314,14 @@ def _set_multi(container: dict, op: str, attr: Attribute, value) -> None:
     """
     items = value if isinstance(value, list) else [value]
     incoming = [_new_element(attr, item) for item in items]
-    result = [] if op == "replace" else _elements(container, attr)
+    result = [] if op == "replace" else elements_of(container, attr)
     added = []
     for element in incoming:
         if not any(_same_element(attr, element, other) for other in result):
             result.append(element)
             added.append(element)
     _single_primary(result, added)
-    _store(container, attr.name, result)
+    store_attr(container, attr.name, result)
 
 
 def _remove_attr(doc: dict, attr: Attribute, value, rtype: ResourceType) -> None:
@@ -332,24 +331,24 @@ def _remove_attr(doc: dict, attr: Attribute, value, rtype: ResourceType) -> None
     dialect sends `{"op":"Remove","path":"members","value":[{"value":"id"}]}` meaning
     "remove only these" (entra-provisioning.md §1.3, §7).
     """
-    container = _container(doc, attr, rtype, create=False)
+    container = container_of(doc, attr, rtype, create=False)
     if container is None:
         return
-    if attr.multi_valued and not _empty(value):
+    if attr.multi_valued and not is_empty(value):
         listed = value if isinstance(value, list) else [value]
-        kept = [e for e in _elements(container, attr)
+        kept = [e for e in elements_of(container, attr)
                 if not any(_is_listed(attr, e, target) for target in listed)]
-        _store(container, attr.name, kept)
+        store_attr(container, attr.name, kept)
     else:
-        _pop(container, attr.name)
+        pop_attr(container, attr.name)
 
 
 def _is_listed(attr: Attribute, element, target) -> bool:
     """Whether a legacy remove `value` entry designates `element` (by `value`, else whole)."""
-    wanted = _get(target, "value") if isinstance(target, dict) else target
+    wanted = get_attr(target, "value") if isinstance(target, dict) else target
     if isinstance(target, dict) and wanted is None:
         return isinstance(element, dict) and _strip_none(_canon(attr, target)) == element
-    actual = _get(element, "value") if isinstance(element, dict) else element
+    actual = get_attr(element, "value") if isinstance(element, dict) else element
     return _value_equal(attr.sub("value"), actual, wanted)
 
 
@@ -360,19 +359,19 @@ def _apply_sub(doc: dict, op: str, attr: Attribute, sub: Attribute, value,
 
     The complex attribute is dropped once it has no sub-attributes left.
     """
-    container = _container(doc, attr, rtype, create=op != "remove")
+    container = container_of(doc, attr, rtype, create=op != "remove")
     if container is None:
         return
-    current = _get(container, attr.name)
+    current = get_attr(container, attr.name)
     if op == "remove" and not isinstance(current, dict):
         return
     obj = dict(current) if isinstance(current, dict) else {}
-    if op != "remove" and sub.name == "value" and not _blank(value) \
-            and _get(obj, "value") != value:
+    if op != "remove" and sub.name == "value" and not is_blank(value) \
+            and get_attr(obj, "value") != value:
         obj = {}  # a reference pointing elsewhere: see _set_complex
     update = {sub.name: None if op == "remove" else value}
     _merge_into(attr, obj, update)
-    _store(container, attr.name, obj)
+    store_attr(container, attr.name, obj)
 
 
 # -- elements of multi-valued attributes -----------------------------------------------
@@ -383,11 +382,11 @@ def _apply_elements(doc: dict, op: str, path: PatchPath, value, rtype: ResourceT
     a null/"" value that matches nothing is a no-op.
     """
     attr = path.attr
-    container = _container(doc, attr, rtype, create=True)
-    elements = _elements(container, attr)
+    container = container_of(doc, attr, rtype, create=True)
+    elements = elements_of(container, attr)
     hits = [e for e in elements if isinstance(e, dict)
             and (path.filter is None or matches_element(path.filter, e))]
-    if op == "remove" or _blank(value):
+    if op == "remove" or is_blank(value):
         elements = _clear_in(attr, elements, hits, path.sub)
     else:
         if path.sub is not None:
@@ -404,7 +403,7 @@ def _apply_elements(doc: dict, op: str, path: PatchPath, value, rtype: ResourceT
             elements.append(hits[0])
         _single_primary(elements, hits)
         elements = _drop_bare(elements, hits)
-    _store(container, attr.name, elements)
+    store_attr(container, attr.name, elements)
 
 
 def _clear_in(attr: Attribute, elements: list, hits: list, sub: Attribute | None) -> list:
@@ -460,13 +459,13 @@ def _eq_fields(expr) -> dict | None:
 def _single_primary(elements: list, preferred: list) -> None:
     """RFC 7643 §2.4: at most one `primary`; the element just written wins."""
     winner = next((e for e in preferred if isinstance(e, dict)
-                   and _truthy(_get(e, "primary"))), None)
+                   and _truthy(get_attr(e, "primary"))), None)
     if winner is None:
         return
     for element in elements:
         if element is not winner and isinstance(element, dict) \
-                and _truthy(_get(element, "primary")):
-            _put(element, "primary", False)
+                and _truthy(get_attr(element, "primary")):
+            put_attr(element, "primary", False)
 
 
 def _same_element(attr: Attribute, new, existing) -> bool:
@@ -475,7 +474,7 @@ def _same_element(attr: Attribute, new, existing) -> bool:
     value_sub = attr.sub("value")
     if value_sub is not None and value_sub.mutability == "immutable" \
             and isinstance(new, dict) and isinstance(existing, dict):
-        return _value_equal(value_sub, _get(new, "value"), _get(existing, "value"))
+        return _value_equal(value_sub, get_attr(new, "value"), get_attr(existing, "value"))
     return new == existing
 
 
@@ -488,59 +487,6 @@ def _new_element(attr: Attribute, item):
     return _strip_none(_canon(attr, item))
 
 
-# -- member ops for the Groups service ------------------------------------------------
-def _is_members(attr: Attribute, rtype: ResourceType) -> bool:
-    return attr.name == "members" and attr.schema == rtype.core.id
-
-
-def _divert_members(op: str, path: PatchPath, value, ctx: _Context) -> None:
-    """Turn an operation on `members` into a MemberOp (entra-provisioning.md §7).
-
-    Legacy Remove with a value array removes only those ids (never all: azure-docs#30826);
-    remove without value, per RFC 7644 §3.5.2.2, removes every member.
-    """
-    if path.sub is not None:
-        raise Mutability("a member's value, type and $ref cannot be changed in place; "
-                         "remove the member and add it again")
-    if path.filter is not None:
-        if op != "remove":
-            raise InvalidPath("to add members use path 'members' with a value array")
-        ctx.record("remove", _filter_ids(path.filter))
-    elif op == "remove":
-        ids = [] if _empty(value) else _member_ids(value)
-        ctx.record("remove" if ids else "remove_all", ids)
-    elif op == "add":
-        if _blank(value):
-            raise InvalidValue("add on 'members' needs a value: [{\"value\": \"<id>\"}, ...]")
-        ids = _member_ids(value)
-        if ids:
-            ctx.record("add", ids)
-    else:
-        ctx.record("replace", [] if _blank(value) else _member_ids(value))
-
-
-def _filter_ids(expr) -> list[str]:
-    """Ids from `value eq "a" or value eq "b"` in a `members[...]` path."""
-    if isinstance(expr, Or):
-        return _filter_ids(expr.left) + _filter_ids(expr.right)
-    if isinstance(expr, Compare) and expr.op == "eq" and expr.ref.sub is not None \
-            and expr.ref.sub.name == "value" and isinstance(expr.value, str):
-        return [expr.value]
-    raise InvalidPath("members can only be selected with 'value eq \"<id>\"' comparisons, "
-                      "optionally joined by 'or'")
-
-
-def _member_ids(value) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    ids = []
-    for position, item in enumerate(items):
-        member = _get(item, "value") if isinstance(item, dict) else item
-        if not isinstance(member, str) or not member.strip():
-            raise InvalidValue(f"members entry {position} has no 'value' (the member's id)")
-        ids.append(member)
-    return list(dict.fromkeys(ids))
-
-
 # -- merging and normalisation helpers ------------------------------------------------
 def _merge_into(attr: Attribute, target: dict, update: dict) -> None:
     """Set (or, for null/"", clear) sub-attributes, refusing in-place immutable changes.
@@ -550,15 +496,15 @@ def _merge_into(attr: Attribute, target: dict, update: dict) -> None:
     for key, item in update.items():
         sub = attr.sub(key)
         name = sub.name if sub is not None else key
-        old = _get(target, name)
+        old = get_attr(target, name)
         if sub is not None and sub.mutability == "immutable" and old is not None \
                 and old != item:
             raise Mutability(f"'{attr.name}.{name}' is immutable: it is {old!r} and cannot "
                              "be changed")
-        if _blank(item):
-            _pop(target, name)
+        if is_blank(item):
+            pop_attr(target, name)
         else:
-            _put(target, name, item)
+            put_attr(target, name, item)
 
 
 def _canon(attr: Attribute, obj: dict) -> dict:
@@ -591,76 +537,7 @@ def _truthy(flag) -> bool:
     return flag is True or (isinstance(flag, str) and flag.lower() == "true")
 
 
-def _blank(value) -> bool:
-    return value is None or value == ""
-
-
-def _empty(value) -> bool:
-    return _blank(value) or (isinstance(value, (list, dict)) and not value)
-
-
 def _strip_none(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if v is not None}
 
 
-# -- document access -------------------------------------------------------------------
-def _container(doc: dict, attr: Attribute, rtype: ResourceType, *, create: bool) -> dict | None:
-    """The dict holding `attr`: the doc itself, or the extension object under its URN."""
-    if not attr.schema or attr.schema == rtype.core.id:
-        return doc
-    found = _get(doc, attr.schema)
-    if isinstance(found, dict):
-        return found
-    if not create:
-        return None
-    found = {}
-    _put(doc, attr.schema, found)
-    return found
-
-
-def _drop_empty_extensions(doc: dict, rtype: ResourceType) -> None:
-    for ext in rtype.extensions:
-        if _key(doc, ext.id) is not None and _empty(_get(doc, ext.id)):
-            _pop(doc, ext.id)
-
-
-def _elements(container: dict, attr: Attribute) -> list:
-    current = _get(container, attr.name)
-    if isinstance(current, list):
-        return list(current)
-    return [] if current is None else [current]
-
-
-def _store(container: dict, name: str, value) -> None:
-    """Write a value, dropping the attribute when nothing is left of it."""
-    if _empty(value):
-        _pop(container, name)
-    else:
-        _put(container, name, value)
-
-
-def _key(obj: dict, name: str) -> str | None:
-    """The key `name` is stored under, matched case-insensitively (RFC 7643 §2.1)."""
-    if name in obj:
-        return name
-    lowered = name.lower()
-    return next((k for k in obj if isinstance(k, str) and k.lower() == lowered), None)
-
-
-def _get(obj, name: str):
-    if not isinstance(obj, dict):
-        return None
-    key = _key(obj, name)
-    return None if key is None else obj[key]
-
-
-def _put(obj: dict, name: str, value) -> None:
-    """Store under the canonical `name`, replacing any differently-cased key."""
-    _pop(obj, name)
-    obj[name] = value
-
-
-def _pop(obj: dict, name: str) -> None:
-    lowered = name.lower()
-    for key in [k for k in obj if isinstance(k, str) and k.lower() == lowered]:
-        del obj[key]
