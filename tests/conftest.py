@@ -95,3 +95,14 @@ def make_user(scim, user_name="adele.vance@contoso.com", **extra):
     resp = scim.post("/scim/Users", body)
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
+
+
+@pytest.fixture
+def three_users(scim):
+    """Users with and without a title, for the conformance filter and sort tests."""
+    return {
+        "a": make_user(scim, "alice@contoso.com", title="Zookeeper",
+                       emails=[{"type": "work", "value": "alice@contoso.com"}]),
+        "b": make_user(scim, "bob@contoso.com"),
+        "c": make_user(scim, "carol@contoso.com", title="analyst"),
+    }
