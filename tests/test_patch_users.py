@@ -8,9 +8,6 @@ examples), `microsoft-*` / `refcode-*` (Microsoft's validator and reference suit
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,77 +21,21 @@ from scim_appliance.domain.errors import (
     NoTarget,
     ScimError,
 )
-from scim_appliance.domain.member_ops import MemberOp
 from scim_appliance.domain.patch import apply_operations, apply_patch
-from scim_appliance.domain.schema import ENTERPRISE_USER, GROUP_TYPE, PATCH_OP, USER_TYPE
+from scim_appliance.domain.schema import GROUP_TYPE, PATCH_OP, USER_TYPE
 
-FIXTURES = Path(__file__).parent / "fixtures"
-ENT = ENTERPRISE_USER
-CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-MGR = "2c2f6fb8-254f-492e-b7fe-c09c5a61c8a2"
-
-ADELE = {
-    "externalId": "adelev",
-    "userName": "adele.vance@contoso.com",
-    "active": True,
-    "displayName": "Adele Vance",
-    "title": "Retail Manager",
-    "preferredLanguage": "en-US",
-    "emails": [{"primary": True, "type": "work", "value": "adele.vance@contoso.com"}],
-    "name": {"formatted": "Adele Vance", "familyName": "Vance", "givenName": "Adele"},
-    "addresses": [{"type": "work", "formatted": "18/2111", "streetAddress": "One Microsoft Way",
-                   "locality": "Redmond", "region": "WA", "postalCode": "98052",
-                   "country": "US"}],
-    "phoneNumbers": [{"type": "work", "value": "+1 425 555 0100"},
-                     {"type": "mobile", "value": "+1 425 555 0101"},
-                     {"type": "fax", "value": "+1 425 555 0102"}],
-    ENT: {"employeeNumber": "1001", "department": "Retail"},
-}
-
-BABS = "2819c223-7f76-453a-919d-413861904646"
-JAMES = "08e1d05d-121c-4561-8b96-473d93df9210"
-OTHER = "902c246b-6245-4190-8e05-00816be7344a"
-
-
-def load(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def body(*ops) -> dict:
-    return {"schemas": [PATCH_OP], "Operations": list(ops)}
-
-
-def patch(doc, *ops, rtype=USER_TYPE, member_ops=None):
-    """Apply ops and check the input document was not modified."""
-    before = copy.deepcopy(doc)
-    result = apply_patch(doc, body(*ops), rtype, member_ops=member_ops)
-    assert doc == before
-    return result
-
-
-def fails(doc, ops, error, *fragments, rtype=USER_TYPE, member_ops=None):
-    """Check the request fails with `error`, its detail names `fragments`, and nothing changed."""
-    before = copy.deepcopy(doc)
-    before_ops = list(member_ops) if member_ops is not None else None
-    with pytest.raises(error) as info:
-        apply_patch(doc, body(*ops), rtype, member_ops=member_ops)
-    assert doc == before
-    if member_ops is not None:
-        assert member_ops == before_ops
-    for fragment in fragments:
-        assert fragment in info.value.detail, info.value.detail
-    return info.value
-
-
-def with_(base: dict, **changes) -> dict:
-    """A copy of `base` with top-level keys replaced (value None deletes the key)."""
-    doc = copy.deepcopy(base)
-    for key, value in changes.items():
-        if value is None:
-            doc.pop(key, None)
-        else:
-            doc[key] = value
-    return doc
+from .patching import (
+    ADELE,
+    CORE,
+    ENT,
+    GROUP_WITH_MEMBERS,
+    MGR,
+    body,
+    fails,
+    load,
+    patch,
+    with_,
+)
 
 
 # -- Entra payloads ----------------------------------------------------------------------
@@ -657,166 +598,6 @@ def test_failing_request_is_atomic_and_names_the_operation():
     ], InvalidPath, "Operations[2]", "replace", "nosuch")
     assert "Operations[0]" not in error.detail
     assert doc == ADELE
-
-
-# -- groups --------------------------------------------------------------------------------
-GROUP = {"displayName": "Sales", "externalId": "8aa1a0c0"}
-
-
-def member_patch(doc, message_or_ops):
-    """Apply with member_ops collection, returning (doc, member ops)."""
-    message = message_or_ops if isinstance(message_or_ops, dict) else body(*message_or_ops)
-    before = copy.deepcopy(doc)
-    ops: list = []
-    result = apply_patch(doc, message, GROUP_TYPE, member_ops=ops)
-    assert doc == before
-    return result, ops
-
-
-MEMBER_CASES = [
-    ("entra add several members", load("entra-group-add-members"),
-     [MemberOp("add", ["f648f8d5ea4e4cd38e9c", "a1b2c3"])]),
-    ("rfc add member", load("rfc7644-3.5.2.1-add-member"), [MemberOp("add", [BABS])]),
-    ("add a single object", [{"op": "add", "path": "members", "value": {"value": BABS}}],
-     [MemberOp("add", [BABS])]),
-    ("add deduplicates, keeping order",
-     [{"op": "add", "path": "Members", "value": [{"value": "b"}, {"value": "a"}, {"value": "b"}]}],
-     [MemberOp("add", ["b", "a"])]),
-    ("add empty array is a no-op", [{"op": "add", "path": "members", "value": []}], []),
-    ("aadOptscim062020 remove by filter", load("entra-aadOptscim062020-group-remove-member"),
-     [MemberOp("remove", ["7f4bc1a3-0000-4000-8000-00000000abcd"])]),
-    ("rfc remove one member", load("rfc7644-3.5.2.2-remove-one-member"),
-     [MemberOp("remove", [BABS])]),
-    ("rfc remove multiple members", load("rfc7644-3.5.2.2-remove-multiple-members"),
-     [MemberOp("remove", [BABS]), MemberOp("remove", [OTHER])]),
-    ("remove with or of several values",
-     [{"op": "remove", "path": f'members[value eq "{BABS}" or value eq "{JAMES}"]'}],
-     [MemberOp("remove", [BABS, JAMES])]),
-    ("legacy remove with value array removes only those ids",
-     load("entra-legacy-group-remove-members"), [MemberOp("remove", ["u1091"])]),
-    ("legacy remove with several values and $ref",
-     [{"op": "Remove", "path": "members",
-       "value": [{"$ref": None, "value": "u1"}, {"$ref": None, "value": "u2"}]}],
-     [MemberOp("remove", ["u1", "u2"])]),
-    ("refcode remove all", load("refcode-group-remove-all-members"), [MemberOp("remove_all", [])]),
-    ("rfc remove all", load("rfc7644-3.5.2.2-remove-all-members"), [MemberOp("remove_all", [])]),
-    ("remove with null value removes all",
-     [{"op": "remove", "path": "members", "value": None}], [MemberOp("remove_all", [])]),
-    ("remove with empty array removes all",
-     [{"op": "remove", "path": "members", "value": []}], [MemberOp("remove_all", [])]),
-    ("rfc remove all then add", load("rfc7644-3.5.2.2-remove-all-then-add"),
-     [MemberOp("remove_all", []), MemberOp("add", [BABS, JAMES])]),
-    ("rfc replace members", load("rfc7644-3.5.2.3-replace-members"),
-     [MemberOp("replace", [BABS, JAMES])]),
-    ("no-path add with members",
-     [{"op": "add", "value": {"members": [{"value": "m1"}]}}], [MemberOp("add", ["m1"])]),
-]
-
-
-@pytest.mark.parametrize("message, expected", [c[1:] for c in MEMBER_CASES],
-                         ids=[c[0] for c in MEMBER_CASES])
-def test_member_ops(message, expected):
-    result, ops = member_patch(GROUP, message)
-    assert result == GROUP
-    assert ops == expected
-
-
-def test_no_path_replace_mixes_doc_changes_and_member_ops():
-    result, ops = member_patch(GROUP, [
-        {"op": "replace", "value": {"displayName": "Sales EU", "members": [{"value": "m1"}]}},
-    ])
-    assert result == {**GROUP, "displayName": "Sales EU"}
-    assert ops == [MemberOp("replace", ["m1"])]
-
-
-def test_group_rename_and_member_ops_keep_their_order():
-    result, ops = member_patch(GROUP, [
-        *load("entra-group-rename")["Operations"],
-        {"op": "Add", "path": "members", "value": [{"value": "a"}]},
-        {"op": "Remove", "path": "members", "value": [{"value": "b"}]},
-        {"op": "Replace", "path": "members", "value": [{"value": "c"}]},
-    ])
-    assert result == {**GROUP, "displayName": "New name"}
-    assert ops == [MemberOp("add", ["a"]), MemberOp("remove", ["b"]),
-                   MemberOp("replace", ["c"])]
-
-
-def test_member_ops_are_not_recorded_when_the_request_fails():
-    ops = [MemberOp("add", ["earlier"])]
-    fails(GROUP, [{"op": "add", "path": "members", "value": [{"value": "a"}]},
-                  {"op": "replace", "path": "nosuch", "value": "x"}],
-          InvalidPath, "Operations[1]", rtype=GROUP_TYPE, member_ops=ops)
-    assert ops == [MemberOp("add", ["earlier"])]
-
-
-@pytest.mark.parametrize("op, error, fragment", [
-    ({"op": "remove", "path": 'members[type eq "User"]'}, InvalidPath, "value eq"),
-    ({"op": "remove", "path": 'members[value ne "x"]'}, InvalidPath, "value eq"),
-    ({"op": "add", "path": 'members[value eq "x"]', "value": {"value": "x"}}, InvalidPath,
-     "members"),
-    ({"op": "replace", "path": 'members[value eq "x"].value', "value": "y"}, Mutability,
-     "in place"),
-    ({"op": "remove", "path": 'members[value eq "x"].type'}, Mutability, "in place"),
-    ({"op": "add", "path": "members", "value": [{"display": "no id"}]}, InvalidValue, "entry 0"),
-    ({"op": "add", "path": "members", "value": None}, InvalidValue, "members"),
-    ({"op": "add", "path": 'members[value eq "x"].display', "value": "y"}, Mutability,
-     "read-only"),
-])
-def test_member_op_errors(op, error, fragment):
-    fails(GROUP, [op], error, fragment, rtype=GROUP_TYPE, member_ops=[])
-
-
-def test_member_op_is_a_frozen_record():
-    op = MemberOp("add", ["a"])
-    assert (op.kind, op.ids) == ("add", ["a"])
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        op.kind = "remove"
-
-
-# -- members as a plain attribute (member_ops is None) ------------------------------------
-GROUP_WITH_MEMBERS = {"displayName": "Sales", "members": [{"value": "a"}, {"value": "b"}]}
-
-MEMBERS_ON_DOC = [
-    ("add skips members already present, nulls dropped",
-     load("entra-group-add-members")["Operations"],
-     {"displayName": "Sales", "members": [{"value": "a"}, {"value": "b"},
-                                          {"value": "f648f8d5ea4e4cd38e9c"},
-                                          {"value": "a1b2c3"}]}),
-    ("re-adding a member with extra keys does not duplicate it",
-     [{"op": "add", "path": "members", "value": [{"value": "a", "$ref": "../Users/a"}]}],
-     GROUP_WITH_MEMBERS),
-    ("legacy remove with value removes only those",
-     [{"op": "Remove", "path": "members", "value": [{"value": "a"}]}],
-     {"displayName": "Sales", "members": [{"value": "b"}]}),
-    ("remove by filter", [{"op": "remove", "path": 'members[value eq "b"]'}],
-     {"displayName": "Sales", "members": [{"value": "a"}]}),
-    ("remove all", [{"op": "remove", "path": "members"}], {"displayName": "Sales"}),
-    ("replace all", [{"op": "replace", "path": "members", "value": [{"value": "c"}]}],
-     {"displayName": "Sales", "members": [{"value": "c"}]}),
-    ("setting an immutable value to the same value is fine",
-     [{"op": "replace", "path": 'members[value eq "a"].value', "value": "a"}],
-     GROUP_WITH_MEMBERS),
-]
-
-
-@pytest.mark.parametrize("ops, expected", [c[1:] for c in MEMBERS_ON_DOC],
-                         ids=[c[0] for c in MEMBERS_ON_DOC])
-def test_members_without_member_ops_operate_on_the_doc(ops, expected):
-    assert patch(GROUP_WITH_MEMBERS, *ops, rtype=GROUP_TYPE) == expected
-
-
-@pytest.mark.parametrize("op", [
-    {"op": "replace", "path": 'members[value eq "a"].value', "value": "z"},
-    {"op": "remove", "path": 'members[value eq "a"].value'},
-    {"op": "replace", "path": 'members[value eq "a"]', "value": {"value": "z"}},
-])
-def test_changing_an_immutable_member_value_in_place_is_a_mutability_error(op):
-    fails(GROUP_WITH_MEMBERS, [op], Mutability, "immutable", rtype=GROUP_TYPE)
-
-
-def test_all_errors_are_scim_errors_with_400():
-    for error in (InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget):
-        assert issubclass(error, ScimError) and error.status == 400
 
 
 # -- robustness ---------------------------------------------------------------------------
