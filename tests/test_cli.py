@@ -62,6 +62,7 @@ def test_token_issue_prints_the_token_last_and_voids_the_previous_one(instance):
     # Only the newest one authenticates.
     from scim_appliance import create_app
     from scim_appliance.domain import appliance
+    from scim_appliance.domain.direct_reads import Reads
     from scim_appliance.domain.errors import Unauthorized
     from scim_appliance.extensions import db
 
@@ -73,9 +74,10 @@ def test_token_issue_prints_the_token_last_and_voids_the_previous_one(instance):
     with app.app_context():
         appliance.set_sync(db.session, True)
         db.session.commit()
-        appliance.authenticate(db.session, app.config["SECRET_KEY"], f"Bearer {second}")
+        reads = Reads.within(db.session)
+        appliance.authenticate(reads, app.config["SECRET_KEY"], f"Bearer {second}")
         with pytest.raises(Unauthorized):
-            appliance.authenticate(db.session, app.config["SECRET_KEY"], f"Bearer {first}")
+            appliance.authenticate(reads, app.config["SECRET_KEY"], f"Bearer {first}")
         db.engine.dispose()
 
 

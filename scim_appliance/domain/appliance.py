@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from .. import tokens
 from ..models import ApplianceState
 from .clock import utcnow
+from .direct_reads import Prepared, Reads
 from .errors import Forbidden, Unauthorized
 
 # How stale `token_last_used_at` may get: writing it on every request would turn
@@ -66,8 +67,9 @@ def sync_enabled(session: Session) -> bool:
     return get_state(session).sync_enabled
 
 
-_STATE_QUERY = select(ApplianceState.token_hash, ApplianceState.sync_enabled,
-                      ApplianceState.token_last_used_at).where(ApplianceState.id == 1)
+_STATE_QUERY = Prepared(select(ApplianceState.token_hash, ApplianceState.sync_enabled,
+                               ApplianceState.token_last_used_at)
+                        .where(ApplianceState.id == 1))
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,11 @@ class Authenticated:
     touch_due: bool
 
 
-def authenticate(session: Session, secret_key: str, authorization: str | None) -> Authenticated:
+def authenticate(reads: Reads, secret_key: str, authorization: str | None) -> Authenticated:
     """Check an `Authorization` header and the sync switch for one SCIM request.
 
     401 for anything but the active token (RFC 6750 §3), 403 when sync is disabled.
+    `reads` may be `Reads.within(session)`; the HTTP layer uses a pooled connection.
     """
     if not authorization:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer "
@@ -94,9 +97,8 @@ def authenticate(session: Session, secret_key: str, authorization: str | None) -
     except tokens.InvalidToken:
         raise Unauthorized("the Secret Token is not valid for this appliance; copy the "
                            "current token into Entra's Admin Credentials") from None
-    # A Core query on the session's connection: this runs on every request, and the
-    # ORM's per-statement overhead would be most of its cost.
-    row = session.connection().execute(_STATE_QUERY).first()
+    # Every request runs this: a prepared read, not a session query (direct_reads.py).
+    row = reads.first(_STATE_QUERY)
     if row is None or not tokens.matches_hash(presented, row.token_hash):
         raise Unauthorized("the Secret Token has been replaced or revoked; copy the current "
                            "token into Entra's Admin Credentials")

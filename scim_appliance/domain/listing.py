@@ -12,6 +12,7 @@ from functools import cache, lru_cache
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from .direct_reads import Prepared, Reads
 from .errors import InvalidValue
 from .filter_sql import order_by_clauses, to_sql_clause
 from .filters import AttrRef, Compare, parse_filter, resolve_attr_path
@@ -106,37 +107,35 @@ def _indexed_equality(query: ListQuery, mapping: ResourceMapping):
 
 
 @lru_cache(maxsize=64)
-def _lookup_statement(model, column, limit: int):
-    # One statement object per column: SQLAlchemy memoises its cache key, so the
-    # compiled SQL is reused without rebuilding or re-hashing the query per request.
-    # Profiling filter GETs under waitress put statement building and cache-key
-    # generation at about a fifth of the request.
-    return (_base_select(model).where(column == bindparam("v"))
-            .order_by(model.id).limit(limit))
+def _lookup(model, column) -> Prepared:
+    # Built once per column: statement building and cache-key generation were about a
+    # fifth of a filter GET; the prepared form also skips SQLAlchemy's execution path.
+    return Prepared(_base_select(model).where(column == bindparam("v"))
+                    .order_by(model.id).limit(bindparam("n")), ("v", "n"))
 
 
-def read_by_id(session: Session, model, resource_id: str):
-    """One resource as a read-only Core row (GET by id), or None."""
-    stmt = _lookup_statement(model, model.__table__.c.id, 1)
-    return session.connection().execute(stmt, {"v": resource_id}).first()
+def read_by_id(reads: Reads, model, resource_id: str):
+    """One resource as a read-only row (GET by id), or None."""
+    return reads.first(_lookup(model, model.__table__.c.id), v=resource_id, n=1)
 
 
 def run_list_query(session: Session, query: ListQuery, mapping: ResourceMapping,
-                   dialect: str) -> tuple[int, list]:
+                   dialect: str, reads: Reads | None = None) -> tuple[int, list]:
     """Return (totalResults, the rows of the requested page).
 
-    Rows are Core rows with the table's columns as attributes (`id`, `data`,
-    `created`, ...), not ORM objects: a list is read-only, and skipping the ORM's
-    identity map halves the cost of Entra's match-by-userName queries.
+    Rows are read-only rows with the table's columns as attributes (`id`, `data`,
+    `created`, ...), not ORM objects: skipping the ORM's identity map halves the cost
+    of Entra's match-by-userName queries, which go through `reads` when given.
     """
     model = mapping.model
-    conn = session.connection()
     lookup = _indexed_equality(query, mapping)
     if lookup is not None:
         column, value = lookup
-        rows = list(conn.execute(_lookup_statement(model, column, query.count), {"v": value}))
+        rows = (reads or Reads.within(session)).all(_lookup(model, column), v=value,
+                                                    n=query.count)
         if len(rows) < query.count:
             return len(rows), rows
+    conn = session.connection()
     where = to_sql_clause(query.filter, mapping, dialect) if query.filter is not None else None
     rows: list = []
     if query.count > 0:

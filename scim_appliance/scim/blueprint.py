@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, request
 
 from ..database import reset_write_intent, set_write_intent
 from ..domain import appliance
+from ..domain.direct_reads import Reads
 from ..extensions import db
 
 bp = Blueprint("scim", __name__)
@@ -16,12 +17,28 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 @bp.before_request
 def _authenticate():
-    # Writers open their transaction with BEGIN IMMEDIATE (see database.py); the
-    # flag must be set before the first query, which is the auth check below.
-    g.write_intent_token = set_write_intent(request.method in WRITE_METHODS)
-    result = appliance.authenticate(db.session, current_app.config["SECRET_KEY"],
-                                    request.headers.get("Authorization"))
+    # Writers open their session transaction with BEGIN IMMEDIATE (database.py).
+    writes = request.method in WRITE_METHODS
+    g.write_intent_token = set_write_intent(writes)
+    # The token check and a read's queries run on a pooled connection of their own
+    # (direct_reads.py). A write gives it back at once: its work, and SQLite's write
+    # lock, begin only when the route first touches the session.
+    reads = g.reads = Reads.checkout(db.engine)
+    try:
+        result = appliance.authenticate(reads, current_app.config["SECRET_KEY"],
+                                        request.headers.get("Authorization"))
+    finally:
+        if writes:
+            reads.close()
+            del g.reads
     g.touch_token = result.touch_due
+
+
+def request_reads() -> Reads:
+    """The reads of this request: its own connection on a read, the session's on a write
+    (so the response shows what the write just did)."""
+    reads = g.get("reads")
+    return reads if reads is not None else Reads.within(db.session)
 
 
 def _record_token_use() -> None:
@@ -39,6 +56,9 @@ def _record_token_use() -> None:
 
 @bp.teardown_request
 def _after_request(_exc):
+    reads = g.pop("reads", None)
+    if reads is not None:
+        reads.close()
     token = g.pop("write_intent_token", None)
     if token is not None:
         reset_write_intent(token)
@@ -53,5 +73,6 @@ def base_url() -> str:
     """The absolute URL of the SCIM root this request came through."""
     prefix = PREFIXES.get(request.blueprint or "scim", "/scim")
     public = current_app.config.get("PUBLIC_URL")
-    root = public.rstrip("/") if public else request.host_url.rstrip("/")
+    # Not request.host_url: its IRI decoding of the whole URL showed up in profiles.
+    root = public.rstrip("/") if public else f"{request.scheme}://{request.host}{request.root_path}"
     return root + prefix

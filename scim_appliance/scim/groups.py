@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 
 from ..domain import groups as service
 from ..domain.listing import run_list_query
@@ -34,7 +34,8 @@ def _one(group, projection, status=200, headers=None):
 
 
 def _list(query):
-    total, rows = run_list_query(db.session, query, GROUP_MAPPING, db.engine.dialect.name)
+    total, rows = run_list_query(db.session, query, GROUP_MAPPING, db.engine.dialect.name,
+                                 g.get("reads"))
     return r.list_response(query, total, _render(rows, query.projection, base_url()))
 
 

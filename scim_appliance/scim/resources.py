@@ -10,7 +10,7 @@ from ..domain.name_rules import rules_from_config
 from ..domain.projection import parse_projection
 from ..domain.representation import etag
 from ..domain.schema import LIST_RESPONSE, ResourceType
-from ..extensions import db
+from .blueprint import request_reads
 from .http import read_json, scim_response
 
 
@@ -41,7 +41,7 @@ def search_query(rtype: ResourceType):
 
 
 def read_or_404(model, rtype: ResourceType, resource_id: str):
-    row = read_by_id(db.session, model, resource_id)
+    row = read_by_id(request_reads(), model, resource_id)
     if row is None:
         raise NotFound(f"no {rtype.name} with id '{resource_id}'")
     return row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+
 from ..domain import users as service
 from ..domain.listing import run_list_query
 from ..domain.mappings import USER_MAPPING
@@ -11,7 +13,7 @@ from ..domain.schema import USER_TYPE
 from ..extensions import db
 from ..models import User
 from . import resources as r
-from .blueprint import base_url, bp
+from .blueprint import base_url, bp, request_reads
 from .http import read_json
 
 GROUPS_ATTR = USER_TYPE.core.attribute("groups")
@@ -21,7 +23,7 @@ def _render(rows, projection, base, new=False) -> list[dict]:
     """Users as SCIM JSON; their `groups` in one query, and only if asked for."""
     groups = {}
     if rows and not new and projection.wants(GROUPS_ATTR):
-        groups = groups_of_users(db.session, [u.id for u in rows], base)
+        groups = groups_of_users(request_reads(), [u.id for u in rows], base)
     return [apply_projection(render_user(u, base, groups.get(u.id)), USER_TYPE, projection)
             for u in rows]
 
@@ -32,7 +34,8 @@ def _one(user, projection, status=200, headers=None, new=False):
 
 
 def _list(query):
-    total, rows = run_list_query(db.session, query, USER_MAPPING, db.engine.dialect.name)
+    total, rows = run_list_query(db.session, query, USER_MAPPING, db.engine.dialect.name,
+                                 g.get("reads"))
     return r.list_response(query, total, _render(rows, query.projection, base_url()))
 
 
