@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import make_user
@@ -25,6 +27,38 @@ def _error(resp, status, scim_type=None):
                                  b"[" * 100000 + b"]" * 100000])
 def test_malformed_json_is_400_invalid_syntax(scim, raw):
     _error(scim.post("/scim/Users", raw=raw), 400, "invalidSyntax")
+
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"schemas":["%s"],"userName":"a\\ud800b"}' % USER.encode(),  # escaped, unpaired
+    b'{"schemas":["%s"],"userName":"x\\uDC00"}' % USER.encode(),  # a lone low half
+    b'{"schemas":["%s"],"userName":"\xed\xa0\x80"}' % USER.encode(),  # CESU-8 bytes
+])
+def test_unpaired_surrogates_are_400_not_500(scim, app, raw):
+    """JSON allows "\\ud800" but it is not Unicode: it once failed inside SQLite (500)."""
+    body = _error(scim.post("/scim/Users", raw=raw), 400, "invalidSyntax")
+    assert "surrogate" in body["detail"]
+    assert scim.get("/scim/Users").get_json()["totalResults"] == 0
+    user = make_user(scim, "kept@contoso.com")
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "path": "displayName", "value": "\ud800"}]}
+    _error(scim.patch(f"/scim/Users/{user['id']}", raw=json.dumps(patch)),
+           400, "invalidSyntax")
+
+
+def test_a_valid_surrogate_pair_is_kept(scim):
+    created = scim.post("/scim/Users", raw=b'{"schemas":["%s"],"userName":"smile\\ud83d\\ude00"}'
+                        % USER.encode())
+    assert created.status_code == 201
+    assert created.get_json()["userName"] == "smile\U0001F600"
+
+
+def test_unpaired_surrogate_in_a_filter_is_400_invalid_filter(scim):
+    resp = scim.get('/scim/Users?filter=userName%20eq%20%22%5Cud800%22')
+    assert "surrogate" in _error(resp, 400, "invalidFilter")["detail"]
 
 
 @pytest.mark.parametrize("body,scim_type,needle", [

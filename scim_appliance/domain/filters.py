@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from . import json_input
 from .documents import get_attr
 from .errors import InvalidFilter, InvalidPath
 from .schema import CORE_GROUP, CORE_USER, Attribute, ResourceType
@@ -240,7 +241,10 @@ class _Parser:
     def literal(self, tok: _Token):
         if tok.kind == "string":
             try:
-                return json.loads(tok.text)
+                return json_input.loads(tok.text)
+            except json_input.UnpairedSurrogate as exc:
+                raise self.error(f"the string at position {tok.pos} is not valid: {exc}") \
+                    from None
             except ValueError:
                 raise self.error(f"malformed string at position {tok.pos}") from None
         if tok.kind == "number":

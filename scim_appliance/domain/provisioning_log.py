@@ -13,11 +13,11 @@ the error `scimType` and `detail`. Never the token, never passwords, never bodie
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from . import json_input
 from .failure_kinds import classify
 
 PREFIXES = ("/scim/v2", "/scim")
@@ -288,7 +288,7 @@ def _json(raw: bytes | None):
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return json_input.loads(raw)
     except (ValueError, RecursionError):
         return None
 

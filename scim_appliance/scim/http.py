@@ -16,6 +16,7 @@ from flask import Flask, current_app, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from ..domain import json_input
 from ..domain.errors import InvalidSyntax, ScimError
 from ..domain.schema import ERROR
 from ..extensions import db
@@ -36,7 +37,9 @@ def read_json():
     if not raw.strip():
         raise InvalidSyntax("the request body is empty; send a JSON object")
     try:
-        return json.loads(raw)
+        return json_input.loads(raw)
+    except json_input.UnpairedSurrogate as exc:
+        raise InvalidSyntax(f"the request body is not valid: {exc}") from None
     except UnicodeDecodeError:
         raise InvalidSyntax("the request body is not UTF-8 encoded JSON") from None
     except RecursionError:
