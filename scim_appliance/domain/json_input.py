@@ -19,9 +19,16 @@ class UnpairedSurrogate(ValueError):
     """The JSON is well-formed but holds a string that is not valid Unicode."""
 
 
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def loads(raw: bytes | str):
-    """Parse `raw`; ValueError (or UnpairedSurrogate) when it is not usable JSON."""
-    value = json.loads(raw)
+    """Parse `raw`; ValueError (or UnpairedSurrogate) when it is not usable JSON.
+
+    Python also reads NaN and Infinity, which JSON (RFC 8259 §6) does not have.
+    """
+    value = json.loads(raw, parse_constant=_no_constants)
     pattern = _SURROGATE_BYTES if isinstance(raw, bytes) else _SURROGATE_TEXT
     if pattern.search(raw):
         try:

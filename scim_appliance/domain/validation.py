@@ -11,6 +11,7 @@ and it expects booleans back (entra-provisioning.md §6.4(e)).
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
@@ -42,10 +43,17 @@ class ScimBoolean(fields.Field):
         raise ValidationError(f"must be a boolean (true or false), not {_json_type(value)}")
 
 
+# Integers are stored as 64-bit by PostgreSQL and by orjson (extensions.py); a larger
+# one would otherwise come back as a float.
+INT64 = range(-(2 ** 63), 2 ** 63)
+
+
 class ScimInteger(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"must be an integer, not {_json_type(value)}")
+        if value not in INT64:
+            raise ValidationError("must fit in 64 bits (-2^63 to 2^63-1)")
         return value
 
 
@@ -53,6 +61,10 @@ class ScimDecimal(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValidationError(f"must be a number, not {_json_type(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError("must be a finite number")
+        if isinstance(value, int) and value not in INT64:
+            return float(value)  # a decimal: what JSON numbers of that size mean anyway
         return value
 
 
