@@ -10,22 +10,31 @@ to a name is written to `name_adjustments`. Nothing here commits.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import lru_cache
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import Group, NameAdjustment, User
 from .clock import utcnow
+from .direct_reads import Prepared, Reads
 from .errors import InvalidValue, Uniqueness
 from .name_rules import FieldPolicy
 from .names import normalize, reject_detail, resolve, sanitize, violation
 
 
+@lru_cache(maxsize=4)
+def _holder_of(column, id_column) -> Prepared:
+    return Prepared(select(id_column).where(column == bindparam("key"),
+                                            id_column != bindparam("own")).limit(1),
+                    ("key", "own"))
+
+
 def _taken(session: Session, column, id_column, own_id: str):
+    statement = _holder_of(column, id_column)
+
     def taken(key: str) -> bool:
-        clash = session.execute(
-            select(id_column).where(column == key, id_column != own_id).limit(1)
-        ).scalar_one_or_none()
-        return clash is not None
+        return Reads.within(session).first(statement, key=key, own=own_id) is not None
     return taken
 
 

@@ -87,7 +87,10 @@ class Reads:
 
     @classmethod
     def within(cls, session: Session) -> Reads:
-        """The session's own connection, so reads see its uncommitted writes."""
+        """The session's own connection, so reads see its uncommitted writes; pending
+        changes are flushed first, as `session.execute` would (autoflush)."""
+        if session.autoflush:
+            session.flush()
         connection = session.connection()
         return cls(connection.connection, connection.dialect)
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Membership, User
 from .clock import utcnow
 from .derived_names import assign_user_name
+from .direct_reads import Prepared, Reads
 from .errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from .name_rules import DEFAULT_RULES, NameRules, check_required
 from .patch import apply_patch
@@ -38,13 +39,24 @@ def _prepare(doc: dict) -> dict:
     return doc
 
 
+_HOLDER = Prepared(select(User.id, User.source).where(User.user_name_ci == bindparam("v")),
+                   ("v",))
+
+
+def _holder(session: Session, user_name: str):
+    """(id, source) of the user holding `user_name` (any case), or None."""
+    return Reads.within(session).first(_HOLDER, v=user_name.lower())
+
+
+def _taken_error(user_name: str) -> Uniqueness:
+    return Uniqueness(f"userName '{user_name}' is already taken by another user "
+                      "(userName is unique, compared case-insensitively)")
+
+
 def _check_unique(session: Session, user_name: str, own_id: str | None = None) -> None:
-    clash = session.execute(
-        select(User.id).where(User.user_name_ci == user_name.lower())
-    ).scalar_one_or_none()
-    if clash is not None and clash != own_id:
-        raise Uniqueness(f"userName '{user_name}' is already taken by another user "
-                         "(userName is unique, compared case-insensitively)")
+    holder = _holder(session, user_name)
+    if holder is not None and holder.id != own_id:
+        raise _taken_error(user_name)
 
 
 def claim_source(row, source: str | None) -> bool:
@@ -89,13 +101,11 @@ def create_user(session: Session, payload, *, source: str = "scim",
     rules = rules or DEFAULT_RULES
     doc = _prepare(load_resource(payload, USER_TYPE))
     check_required(doc, rules)
-    if source == "scim":
-        local = session.execute(select(User).where(
-            User.user_name_ci == doc["userName"].lower(), User.source == "local")
-        ).scalar_one_or_none()
-        if local is not None:
-            return _adopt(session, local, doc, rules)
-    _check_unique(session, doc["userName"])
+    holder = _holder(session, doc["userName"])
+    if holder is not None:
+        if source == "scim" and holder.source == "local":
+            return _adopt(session, session.get(User, holder.id), doc, rules)
+        raise _taken_error(doc["userName"])
     now = utcnow()
     user = User(id=str(uuid.uuid4()), created=now, last_modified=now, version=1, source=source)
     _store(user, doc)
