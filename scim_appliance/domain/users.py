@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..models import Membership, User
 from .clock import utcnow
@@ -110,9 +110,25 @@ def create_user(session: Session, payload, *, source: str = "scim",
     user = User(id=str(uuid.uuid4()), created=now, last_modified=now, version=1, source=source)
     _store(user, doc)
     assign_user_name(session, user, rules.user)
-    session.add(user)
-    _flush(session, doc["userName"])
+    _insert(session, user)
     return user
+
+
+_INSERT = insert(User.__table__)
+_COLUMNS = tuple(c.key for c in User.__table__.columns)
+
+
+def _insert(session: Session, user: User) -> None:
+    """INSERT the new row with Core, then attach it to the session as persistent: the
+    ORM's unit of work cost a fifth of a POST to insert one row."""
+    values = {key: getattr(user, key) for key in _COLUMNS}
+    try:
+        session.connection().execute(_INSERT, values)
+    except IntegrityError:
+        # A concurrent writer took the name between our check and our write.
+        raise _taken_error(user.user_name) from None
+    make_transient_to_detached(user)
+    session.add(user)
 
 
 def get_user(session: Session, user_id: str) -> User:
