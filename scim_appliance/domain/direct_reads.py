@@ -55,20 +55,23 @@ class _Compiled:
         self.order = tuple(compiled.positiontup) if compiled.positional else None
         processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
                       for c in prepared._columns]
-        self.processors = processors if any(processors) else None
+        self.processors = tuple((i, proc) for i, proc in enumerate(processors) if proc)
         self.row_type = prepared.row_type
 
     def parameters(self, values: dict):
-        merged = {**self.defaults, **values}
         if self.order is None:
-            return merged
-        return tuple(merged[name] for name in self.order)
+            return {**self.defaults, **values}
+        defaults = self.defaults
+        return tuple(values[name] if name in values else defaults[name]
+                     for name in self.order)
 
     def row(self, raw):
-        if self.processors is None:
+        if not self.processors:
             return self.row_type(*raw)
-        return self.row_type(*[value if proc is None else proc(value)
-                               for proc, value in zip(self.processors, raw, strict=True)])
+        values = list(raw)
+        for index, proc in self.processors:
+            values[index] = proc(values[index])
+        return self.row_type(*values)
 
 
 class Reads:
