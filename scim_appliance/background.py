@@ -64,18 +64,27 @@ class Background:
             log.warning("provisioning log entries still queued at shutdown were lost")
 
 
-def start(app: Flask, instance: str) -> Background:
-    """Create missing log tables, the log writer and (when configured) the worker.
+def prepare(app: Flask) -> None:
+    """Create the log tables in a database initialised before they existed, and check
+    the SMTP settings (ValueError), before any worker process starts."""
+    SmtpSettings.from_config(app.config)
+    with app.app_context():
+        log_store.ensure_tables(db.engine)
+
+
+def start(app: Flask, instance: str, notify: bool = True) -> Background:
+    """Create missing log tables, the log writer and (when configured and `notify`)
+    the failure-email worker; with several worker processes only one notifies.
 
     Raises ValueError for a bad SMTP_SECURITY, so `serve` refuses to start with it.
     """
+    prepare(app)
     with app.app_context():
         engine = db.engine
-    log_store.ensure_tables(engine)
     log_writer(app)
     settings = SmtpSettings.from_config(app.config)
     worker = None
-    if settings is not None:
+    if settings is not None and notify:
         window = float(app.config.get("NOTIFY_DIGEST_SECONDS") or 300)
         notifier = Notifier(engine, settings, window_seconds=window, instance=instance)
         worker = NotifyWorker(notifier, tick=max(0.2, min(5.0, window / 4)))

@@ -17,6 +17,9 @@ DEFAULTS = {
     "HOST": "127.0.0.1",
     "PORT": 8080,
     "THREADS": 8,
+    # waitress processes sharing the port (scim_appliance/workers.py); 0 = one per CPU,
+    # at most 4. Each holds its own connections and caches (about 70-90 MB).
+    "PROCESSES": 0,
     # Largest accepted request body in bytes (413 above it). A PATCH adding 10,000
     # members is about 0.6 MB.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,

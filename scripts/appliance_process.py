@@ -20,13 +20,15 @@ def free_port() -> int:
 class ApplianceProcess:
     """A `scim-appliance serve` child process on a throw-away instance folder."""
 
-    def __init__(self, threads: int = 8, instance: str | None = None):
+    def __init__(self, threads: int = 8, instance: str | None = None,
+                 processes: int | None = None):
         self.instance = instance or tempfile.mkdtemp(prefix="scim-bench-")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_APPLIANCE_")}
         self.env["SCIM_APPLIANCE_INSTANCE_PATH"] = self.instance
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.threads = threads
+        self.processes = processes
         self.proc = None
         self.token = None
 
@@ -40,7 +42,8 @@ class ApplianceProcess:
         self.cli("sync", "enable")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scim_appliance", "serve", "--port", str(self.port),
-             "--threads", str(self.threads)],
+             "--threads", str(self.threads),
+             *(["--processes", str(self.processes)] if self.processes is not None else [])],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -53,12 +56,25 @@ class ApplianceProcess:
         raise RuntimeError("the appliance did not start")
 
     def peak_rss_mb(self) -> float:
-        """Peak resident memory of the server process (VmHWM), in MB."""
-        with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        """Peak resident memory (VmHWM) of the server, summed over its worker
+        processes when it has them, in MB."""
+        pids = [self.proc.pid]
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children",
+                      encoding="ascii") as fh:
+                pids += [int(p) for p in fh.read().split()]
+        except OSError:
+            pass
+        total = 0.0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+                    for line in fh:
+                        if line.startswith("VmHWM:"):
+                            total += int(line.split()[1]) / 1024
+            except OSError:
+                continue
+        return total or float("nan")
 
     def __exit__(self, *exc):
         if self.proc is not None:

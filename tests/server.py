@@ -27,6 +27,7 @@ class RunningAppliance:
         self.proc = None
         self.token = None
         self.proc_output = ""
+        self.returncode = None
 
     def cli(self, *args) -> str:
         proc = subprocess.run([sys.executable, "-m", "scim_appliance", *args], env=self.env,
@@ -59,6 +60,7 @@ class RunningAppliance:
                 self.proc.kill()
                 out, _ = self.proc.communicate()
             self.proc_output = out.decode("utf-8", "replace") if out else ""
+            self.returncode = self.proc.returncode
             self.proc = None
 
     def session(self) -> requests.Session:

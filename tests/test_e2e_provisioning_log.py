@@ -34,7 +34,11 @@ def server(tmp_path, sink):
     appliance = RunningAppliance(tmp_path / "instance", env={
         "SCIM_APPLIANCE_SMTP_HOST": "127.0.0.1", "SCIM_APPLIANCE_SMTP_PORT": str(sink.port),
         "SCIM_APPLIANCE_SMTP_SECURITY": "none", "SCIM_APPLIANCE_NOTIFY_TO": "admin@contoso.com",
-        "SCIM_APPLIANCE_NOTIFY_DIGEST_SECONDS": "1"}).start()
+        "SCIM_APPLIANCE_NOTIFY_DIGEST_SECONDS": "1",
+        # One process: the GET after the DELETE must find the name its writer logged a
+        # moment before; with several, that entry may still sit in another process's
+        # queue (README, "Several processes"). test_workers.py covers several.
+        "SCIM_APPLIANCE_PROCESSES": "1"}).start()
     yield appliance
     appliance.stop()
 

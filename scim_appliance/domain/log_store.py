@@ -87,7 +87,8 @@ def _known_name(session: Session, rtype: str | None, resource_id: str) -> str | 
         .where(ProvisioningLogEntry.resource_type == rtype,
                ProvisioningLogEntry.resource_id == resource_id,
                ProvisioningLogEntry.resource_name.is_not(None))
-        .order_by(ProvisioningLogEntry.id.desc()).limit(1)
+        # By time, not id: with several worker processes ids follow batches.
+        .order_by(ProvisioningLogEntry.at.desc(), ProvisioningLogEntry.id.desc()).limit(1)
     ).scalar()
 
 
