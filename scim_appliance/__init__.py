@@ -6,6 +6,7 @@ import os
 
 from flask import Flask
 from flask.sessions import SessionInterface
+from sqlalchemy.engine import make_url
 
 from . import database  # noqa: F401  (registers the SQLite connection settings)
 from .config import DEFAULTS
@@ -26,6 +27,23 @@ class _NoSessions(SessionInterface):
         return None
 
 
+def _pool_options(app: Flask) -> None:
+    """A read request holds two pooled connections at times (direct_reads.py and the
+    session), beside the log writer's and the email worker's: with SQLAlchemy's default
+    limit of 15, eight busy threads could wait 30 s for one. Connections beyond the
+    ten kept are closed when given back; the most recently used is handed out first
+    (its SQLite page cache is warm; idle ones stay small). An in-memory SQLite URL has
+    a static pool that takes none of these."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_size", 10)
+    options.setdefault("max_overflow", -1)
+    options.setdefault("pool_use_lifo", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: defaults, then instance/config.py, then the environment."""
     instance_path = os.environ.get(INSTANCE_ENV) or None
@@ -41,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = os.path.join(app.instance_path, DB_FILENAME)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    _pool_options(app)
     app.session_interface = _NoSessions()
     app.json.sort_keys = False
     app.json.ensure_ascii = False

@@ -19,7 +19,4 @@ def _json_text(value) -> str:
 # beyond 64 bits, the two things orjson would write differently.
 db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False},
                 engine_options={"json_serializer": _json_text,
-                                "json_deserializer": orjson.loads,
-                                # The most recently used connection first: its SQLite
-                                # page cache is warm, and idle ones stay small.
-                                "pool_use_lifo": True})
+                                "json_deserializer": orjson.loads})

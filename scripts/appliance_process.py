@@ -55,9 +55,7 @@ class ApplianceProcess:
         self.__exit__()
         raise RuntimeError("the appliance did not start")
 
-    def peak_rss_mb(self) -> float:
-        """Peak resident memory (VmHWM) of the server, summed over its worker
-        processes when it has them, in MB."""
+    def pids(self) -> list[int]:
         pids = [self.proc.pid]
         try:
             with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children",
@@ -65,16 +63,30 @@ class ApplianceProcess:
                 pids += [int(p) for p in fh.read().split()]
         except OSError:
             pass
-        total = 0.0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-                    for line in fh:
-                        if line.startswith("VmHWM:"):
-                            total += int(line.split()[1]) / 1024
-            except OSError:
-                continue
-        return total or float("nan")
+        return pids
+
+    @staticmethod
+    def _field_kb(path: str, name: str) -> int:
+        try:
+            with open(path, encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith(name):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory (VmHWM) of the server in MB, summed over its worker
+        processes: an upper bound, as pages shared since fork() count in each."""
+        return sum(self._field_kb(f"/proc/{pid}/status", "VmHWM:")
+                   for pid in self.pids()) / 1024
+
+    def pss_mb(self) -> float:
+        """Memory the server holds now (proportional set size, shared pages split
+        between the processes that share them), in MB."""
+        return sum(self._field_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
+                   for pid in self.pids()) / 1024
 
     def __exit__(self, *exc):
         if self.proc is not None:

@@ -35,3 +35,21 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(app):
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert db.session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_the_pool_never_makes_a_request_wait_for_a_connection(tmp_path):
+    """A read holds two connections at times (its own and the session's): eight busy
+    threads plus the log writer once exceeded SQLAlchemy's default limit of 15."""
+    from scim_appliance.extensions import db
+
+    app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI":
+                      f"sqlite:///{tmp_path / 'pool.db'}"})
+    with app.app_context():
+        connections = [db.engine.raw_connection() for _ in range(40)]
+        for connection in connections:
+            connection.close()
+        db.engine.dispose()
+    # An in-memory database has a static pool, which takes no pool options.
+    memory = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with memory.app_context():
+        assert db.engine.pool.status()
