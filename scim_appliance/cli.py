@@ -252,11 +252,12 @@ def _process_count(value) -> int:
 def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, banner: bool,
            sock=None) -> None:
     """One waitress server with its background work (log writer, failure email)."""
+    import logging
     import signal
 
     import waitress
 
-    from . import background
+    from . import background, workers
 
     # The provisioning-log writer and the failure-email worker run beside waitress.
     # SIGTERM (systemd, docker stop) ends waitress like Ctrl-C does, so the log
@@ -270,12 +271,16 @@ def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, bann
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     where = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
+    logging.basicConfig()  # as waitress.serve does: its warnings and ours reach stderr
     try:
-        waitress.serve(app, threads=threads,
-                       # Flask answers oversize bodies with a SCIM 413; waitress's own
-                       # cut-off only stops absurd uploads from being buffered at all.
-                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"] * 4,
-                       ident="scim-appliance", **where)
+        server = waitress.create_server(
+            app, threads=threads, ident="scim-appliance",
+            # Flask answers oversize bodies with a SCIM 413; waitress's own cut-off
+            # only stops absurd uploads from being buffered at all.
+            max_request_body_size=app.config["MAX_CONTENT_LENGTH"] * 4, **where)
+        if sock is not None:
+            workers.balance_accepts(server)  # one of several workers on this socket
+        server.run()
     finally:
         work.stop()
 
