@@ -65,6 +65,8 @@ def run_workers(count: int, serve_one) -> int:
     SIGTERM to every worker when it is told to stop or when one worker exits.
     """
     children: dict[int, int] = {}
+    sys.stdout.flush()  # or each worker would repeat what the parent printed
+    sys.stderr.flush()
     for index in range(count):
         pid = os.fork()
         if pid == 0:  # the worker
@@ -73,6 +75,8 @@ def run_workers(count: int, serve_one) -> int:
                 serve_one(index)
             except SystemExit as exc:
                 status = exc.code if isinstance(exc.code, int) else 0
+            except KeyboardInterrupt:  # Ctrl-C reaches every process of the group
+                status = 0
             except BaseException:  # noqa: BLE001 - reported, then the worker exits
                 log.exception("worker %d stopped on an error", index)
                 status = 1

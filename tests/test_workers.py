@@ -66,3 +66,14 @@ def test_a_worker_that_dies_stops_the_appliance(server):
         time.sleep(0.1)
     # Non-zero, so systemd or docker restarts the whole appliance.
     assert server.proc.poll() not in (None, 0)
+
+
+def test_ctrl_c_stops_every_worker_quietly(server):
+    """A terminal's Ctrl-C reaches the parent and every worker of the group."""
+    for pid in [server.proc.pid, *_workers(server.proc.pid)]:
+        os.kill(pid, signal.SIGINT)
+    server.proc.wait(20)
+    server.stop()
+    assert server.returncode == 0, server.proc_output
+    assert "Traceback" not in server.proc_output
+    assert server.proc_output.count("scim-appliance serving") == 1  # not once per worker
