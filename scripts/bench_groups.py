@@ -72,10 +72,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,1000,10000")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--processes", type=int, default=None,
+                        help="appliance worker processes (default: its PROCESSES)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    with ApplianceProcess() as app:
+    with ApplianceProcess(processes=args.processes) as app:
         http = session(app.token)
         base = f"{app.base}/scim"
         start = time.perf_counter()
