@@ -64,12 +64,13 @@ class Background:
             log.warning("provisioning log entries still queued at shutdown were lost")
 
 
-def prepare(app: Flask) -> None:
-    """Create the log tables in a database initialised before they existed, and check
-    the SMTP settings (ValueError), before any worker process starts."""
-    SmtpSettings.from_config(app.config)
+def prepare(app: Flask) -> SmtpSettings | None:
+    """Create the log tables in a database initialised before they existed, and read
+    the SMTP settings (ValueError when bad), before any worker process starts."""
+    settings = SmtpSettings.from_config(app.config)
     with app.app_context():
         log_store.ensure_tables(db.engine)
+    return settings
 
 
 def start(app: Flask, instance: str, notify: bool = True) -> Background:
@@ -78,11 +79,10 @@ def start(app: Flask, instance: str, notify: bool = True) -> Background:
 
     Raises ValueError for a bad SMTP_SECURITY, so `serve` refuses to start with it.
     """
-    prepare(app)
+    settings = prepare(app)
     with app.app_context():
         engine = db.engine
     log_writer(app)
-    settings = SmtpSettings.from_config(app.config)
     worker = None
     if settings is not None and notify:
         window = float(app.config.get("NOTIFY_DIGEST_SECONDS") or 300)

@@ -115,3 +115,25 @@ def test_another_process_waits_on_the_gate_file_not_the_busy_handler(app):
     holder.wait(10)
     assert began >= released - 0.01  # after the holder's commit, and promptly
     assert began - released < 0.05  # SQLite's busy handler sleeps in steps up to 100 ms
+
+
+def test_the_gate_is_free_once_the_write_commits_and_searches_never_take_it(app, scim):
+    """The response of a write (a user's `groups`, a group's `members`) is read after
+    the commit without the gate; POST .search is a read. Both once held it (and
+    SQLite's write lock) until the request ended."""
+    gate = _gate(app)
+    held = []
+
+    @app.after_request
+    def _record(response):
+        held.append(gate.locked())
+        return response
+
+    user = make_user(scim, "a@contoso.com")
+    group = scim.post("/scim/Groups", {"displayName": "G", "members": [{"value": user["id"]}]})
+    assert group.status_code == 201
+    patch = {"Operations": [{"op": "replace", "path": "displayName", "value": "A"}]}
+    assert scim.patch(f"/scim/Users/{user['id']}", patch).status_code == 200
+    assert scim.put(f"/scim/Users/{user['id']}", {"userName": "a@contoso.com"}).status_code == 200
+    assert scim.post("/scim/Users/.search", {"filter": 'displayName pr'}).status_code == 200
+    assert held == [False] * 5

@@ -17,8 +17,9 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 @bp.before_request
 def _authenticate():
-    # Writers open their session transaction with BEGIN IMMEDIATE (database.py).
-    writes = request.method in WRITE_METHODS
+    # Writers open their session transaction with BEGIN IMMEDIATE (database.py);
+    # POST .search is a query.
+    writes = request.method in WRITE_METHODS and not request.path.endswith("/.search")
     g.write_intent_token = set_write_intent(writes)
     # The token check and a read's queries run on a pooled connection of their own
     # (direct_reads.py). A write gives it back at once: its work, and SQLite's write
@@ -32,6 +33,14 @@ def _authenticate():
             reads.close()
             del g.reads
     g.touch_token = result.touch_due
+
+
+def commit_write() -> None:
+    """Commit the request's write. What the route reads afterwards (the response: a
+    user's groups, a group's members) is a plain read, so neither the write gate nor
+    SQLite's write lock stays held while the response is built and logged."""
+    db.session.commit()
+    set_write_intent(False)  # the teardown's reset still restores the default
 
 
 def request_reads() -> Reads:

@@ -13,7 +13,7 @@ from ..domain.schema import GROUP_TYPE
 from ..extensions import db
 from ..models import Group
 from . import resources as r
-from .blueprint import base_url, bp
+from .blueprint import base_url, bp, commit_write
 from .http import read_json
 
 MEMBERS_ATTR = GROUP_TYPE.core.attribute("members")
@@ -53,7 +53,7 @@ def search_groups():
 def create_group():
     projection = r.projection(GROUP_TYPE)
     group = service.create_group(db.session, read_json(), rules=r.name_rules())
-    db.session.commit()
+    commit_write()
     return _one(group, projection, 201, {"Location": f"{base_url()}/Groups/{group.id}"})
 
 
@@ -69,7 +69,7 @@ def replace_group(group_id):
     projection = r.projection(GROUP_TYPE)
     group = service.replace_group(db.session, group_id, read_json(), r.if_match(),
                                   rules=r.name_rules())
-    db.session.commit()
+    commit_write()
     return _one(group, projection)
 
 
@@ -78,7 +78,7 @@ def patch_group(group_id):
     projection = r.projection(GROUP_TYPE)
     group = service.patch_group(db.session, group_id, read_json(), r.if_match(),
                                 rules=r.name_rules())
-    db.session.commit()
+    commit_write()
     if "attributes" in request.args or "excludedAttributes" in request.args:
         return _one(group, projection)
     # Entra's recommendation: 204, never the (possibly huge) member list.
@@ -88,5 +88,5 @@ def patch_group(group_id):
 @bp.delete("/Groups/<group_id>")
 def delete_group(group_id):
     service.delete_group(db.session, group_id, r.if_match())
-    db.session.commit()
+    commit_write()
     return r.no_content()

@@ -13,7 +13,7 @@ from ..domain.schema import USER_TYPE
 from ..extensions import db
 from ..models import User
 from . import resources as r
-from .blueprint import base_url, bp, request_reads
+from .blueprint import base_url, bp, commit_write, request_reads
 from .http import read_json
 
 GROUPS_ATTR = USER_TYPE.core.attribute("groups")
@@ -53,7 +53,7 @@ def search_users():
 def create_user():
     projection = r.projection(USER_TYPE)
     user = service.create_user(db.session, read_json(), rules=r.name_rules())
-    db.session.commit()
+    commit_write()
     location = f"{base_url()}/Users/{user.id}"
     return _one(user, projection, 201, {"Location": location},
                 new=user.version == 1)  # an adopted local account may have groups
@@ -71,7 +71,7 @@ def replace_user(user_id):
     projection = r.projection(USER_TYPE)
     user = service.replace_user(db.session, user_id, read_json(), r.if_match(),
                                 rules=r.name_rules())
-    db.session.commit()
+    commit_write()
     return _one(user, projection)
 
 
@@ -80,12 +80,12 @@ def patch_user(user_id):
     projection = r.projection(USER_TYPE)
     user = service.patch_user(db.session, user_id, read_json(), r.if_match(),
                               rules=r.name_rules())
-    db.session.commit()
+    commit_write()
     return _one(user, projection)
 
 
 @bp.delete("/Users/<user_id>")
 def delete_user(user_id):
     service.delete_user(db.session, user_id, r.if_match())
-    db.session.commit()
+    commit_write()
     return r.no_content()
