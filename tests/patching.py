@@ -1,4 +1,5 @@
-"""Shared data and helpers for the PATCH unit tests (test_patch_users.py, test_member_ops.py)."""
+"""Shared data and helpers for the PATCH unit tests (test_patch_users.py, test_patch_semantics.py,
+test_member_ops.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ENT = ENTERPRISE_USER
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 MGR = "2c2f6fb8-254f-492e-b7fe-c09c5a61c8a2"
+WORK = {"type": "work", "value": "w@x.com"}
+HOME = {"type": "home", "value": "h@x.com"}
 
 ADELE = {
     "externalId": "adelev",
