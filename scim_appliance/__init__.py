@@ -8,9 +8,9 @@ from flask import Flask
 from flask.sessions import SessionInterface
 from sqlalchemy.engine import make_url
 
-from . import database  # noqa: F401  (registers the SQLite connection settings)
 from .config import DEFAULTS
-from .extensions import db
+from .storage import database  # noqa: F401  (registers the SQLite connection settings)
+from .storage.extensions import db
 
 INSTANCE_ENV = "SCIM_APPLIANCE_INSTANCE_PATH"
 DB_FILENAME = "scim-appliance.db"
@@ -66,9 +66,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
 
-    from .health import bp as health_bp
     from .scim import register_scim
     from .scim.request_log import register_request_log
+    from .server.health import bp as health_bp
 
     app.register_blueprint(health_bp)
     register_scim(app)

@@ -17,7 +17,7 @@ DEFAULTS = {
     "HOST": "127.0.0.1",
     "PORT": 8080,
     "THREADS": 8,
-    # waitress processes sharing the port (scim_appliance/workers.py); 0 = one per CPU,
+    # waitress processes sharing the port (scim_appliance/server/workers.py); 0 = one per CPU,
     # at most 4. Each holds its own connections and caches (about 70-90 MB).
     "PROCESSES": 0,
     # Largest accepted request body in bytes (413 above it). A PATCH adding 10,000

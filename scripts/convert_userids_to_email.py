@@ -4,8 +4,8 @@
         [--rename-domain contoso.local=contoso.com] [--include-emails] [--strict]
         [--plan-out plan.csv] [--apply] [--revert UNDO_FILE]
 
-The same command as `scim-appliance migrate-userids` (scim_appliance/cli_migrate.py,
-domain logic in scim_appliance/domain/userid_migration.py and userid_apply.py), for
+The same command as `scim-appliance migrate-userids` (scim_appliance/cli/migrate.py,
+domain logic in scim_appliance/domain/accounts/userid_migration.py and userid_apply.py), for
 operators who keep their one-shot jobs in scripts/. It works on the instance named by
 SCIM_APPLIANCE_INSTANCE_PATH (as every scim-appliance command does); `--help` lists
 every option. A dry run unless --apply.

@@ -3,7 +3,7 @@
     python scripts/names_dry_run.py users.csv [--preset cloudsso] [--mode sanitize]
                                               [--field userName|group] [--json]
 
-The same check as `scim-appliance names check` (scim_appliance/domain/names_check.py),
+The same check as `scim-appliance names check` (scim_appliance/domain/names/check.py),
 for an administrator who has exported names from Entra but set up nothing yet.
 Exit status 1 when any name would be refused (reject mode, or the same name twice).
 """
@@ -16,14 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scim_appliance.domain.name_rules import build_rules  # noqa: E402
-from scim_appliance.domain.names import FIELDS, MODES, PRESETS, USER_NAME  # noqa: E402
-from scim_appliance.domain.names_check import (  # noqa: E402
-    check_names,
-    format_json,
-    format_text,
-    read_entries,
-)
+from scim_appliance.domain.names.check import check_names, format_json, format_text, read_entries
+from scim_appliance.domain.names.policy import build_rules  # noqa: E402
+from scim_appliance.domain.names.rules import FIELDS, MODES, PRESETS, USER_NAME  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from scim_appliance import create_app
-from scim_appliance.domain import appliance
-from scim_appliance.extensions import db
+from scim_appliance.domain.access import appliance
+from scim_appliance.storage.extensions import db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCIM_JSON = "application/scim+json"

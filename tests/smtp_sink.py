@@ -20,7 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from .server import free_port
+from .appliance_server import free_port
 
 
 class _Handler:

@@ -29,7 +29,7 @@ def test_instance_config_then_environment(tmp_path, monkeypatch):
 def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(app):
     from sqlalchemy import text
 
-    from scim_appliance.extensions import db
+    from scim_appliance.storage.extensions import db
 
     with app.app_context():
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -40,7 +40,7 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(app):
 def test_the_pool_never_makes_a_request_wait_for_a_connection(tmp_path):
     """A read holds two connections at times (its own and the session's): eight busy
     threads plus the log writer once exceeded SQLAlchemy's default limit of 15."""
-    from scim_appliance.extensions import db
+    from scim_appliance.storage.extensions import db
 
     app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI":
                       f"sqlite:///{tmp_path / 'pool.db'}"})

@@ -17,10 +17,10 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from .database import write_intent
-from .domain import appliance
-from .domain.clock import to_rfc3339
-from .extensions import db
+from ..domain.access import appliance
+from ..domain.clock import to_rfc3339
+from ..storage.database import write_intent
+from ..storage.extensions import db
 
 
 def _one_line_errors(func):
@@ -214,7 +214,7 @@ def endpoint_command():
 @_one_line_errors
 def serve_command(host, port, threads, processes):
     """Serve the appliance with waitress."""
-    from . import background, workers
+    from ..server import background, workers
 
     _ready()
     app = current_app._get_current_object()
@@ -244,7 +244,7 @@ def _process_count(value) -> int:
     count = int(value or 0)
     if count <= 0:
         count = min(4, os.cpu_count() or 1)
-    from .workers import can_fork
+    from ..server.workers import can_fork
 
     return count if can_fork() else 1
 
@@ -257,7 +257,7 @@ def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, bann
 
     import waitress
 
-    from . import background, workers
+    from ..server import background, workers
 
     # The provisioning-log writer and the failure-email worker run beside waitress.
     # SIGTERM (systemd, docker stop) ends waitress like Ctrl-C does, so the log
@@ -288,21 +288,21 @@ def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, bann
 def register_commands(app: Flask) -> None:
     for command in (init_command, token_group, sync_group, endpoint_command, serve_command):
         app.cli.add_command(command)
-    from .cli_names import register as register_names  # (imports this module)
+    from .names import register as register_names  # (imports this module)
 
     register_names(app)
-    from .cli_log import register as register_log  # (imports this module)
+    from .log import register as register_log  # (imports this module)
 
     register_log(app)
-    from .cli_accounts import register as register_accounts  # (imports this module)
-    from .cli_migrate import register as register_migrate
+    from .accounts import register as register_accounts  # (imports this module)
+    from .migrate import register as register_migrate
 
     register_accounts(app)
     register_migrate(app)
 
 
 def _create_app():
-    from . import create_app
+    from .. import create_app
 
     return create_app()
 

@@ -15,10 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .cli import _one_line_errors, _ready
-from .database import write_intent
-from .domain.errors import ScimError
-from .domain.local_accounts import (
+from ..domain.accounts.local_accounts import (
     SOURCE_LABELS,
     SOURCES,
     import_users,
@@ -26,8 +23,11 @@ from .domain.local_accounts import (
     list_users,
     read_import_file,
 )
-from .domain.name_rules import rules_from_config
-from .extensions import db
+from ..domain.names.policy import rules_from_config
+from ..domain.protocol.errors import ScimError
+from ..storage.database import write_intent
+from ..storage.extensions import db
+from . import _one_line_errors, _ready
 
 _FILTER_HELP = ('A SCIM filter, e.g. \'userName sw "j"\' or \'active eq false\' '
                 '(RFC 7644 §3.4.2.2).')

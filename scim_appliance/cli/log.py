@@ -12,13 +12,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, inspect, select
 
-from .cli import _one_line_errors, _ready, tenant_url
-from .domain import log_store
-from .domain.clock import to_rfc3339, utcnow
-from .domain.mailer import MailError, SmtpSettings, new_message, send_message
-from .domain.notifier import Notifier
-from .extensions import db
-from .models import NotificationDigest, ProvisioningLogEntry
+from ..domain.clock import to_rfc3339, utcnow
+from ..domain.log import store as log_store
+from ..domain.notify.mailer import MailError, SmtpSettings, new_message, send_message
+from ..domain.notify.notifier import Notifier
+from ..storage.extensions import db
+from ..storage.models import NotificationDigest, ProvisioningLogEntry
+from . import _one_line_errors, _ready, tenant_url
 
 
 @click.command("log")

@@ -17,12 +17,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .cli import _one_line_errors, _ready
-from .domain.clock import utcnow
-from .domain.db_backup import BackupUnsupported, backup_database
-from .domain.local_accounts import SOURCES
-from .domain.name_rules import rules_from_config
-from .domain.userid_apply import (
+from ..domain.accounts.local_accounts import SOURCES
+from ..domain.accounts.userid_apply import (
     BATCH_SIZE,
     CONVERTED,
     DONE,
@@ -37,7 +33,7 @@ from .domain.userid_apply import (
     read_undo,
     restoring_rules,
 )
-from .domain.userid_migration import (
+from ..domain.accounts.userid_migration import (
     CONFLICT,
     CONVERT,
     EXCLUDED,
@@ -50,7 +46,11 @@ from .domain.userid_migration import (
     plan_from_database,
     plan_json,
 )
-from .extensions import db
+from ..domain.clock import utcnow
+from ..domain.names.policy import rules_from_config
+from ..storage.backup import BackupUnsupported, backup_database
+from ..storage.extensions import db
+from . import _one_line_errors, _ready
 
 UNDO_NAME = "userid-migration-undo.csv"
 

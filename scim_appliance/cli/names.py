@@ -16,13 +16,13 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect
 
-from .cli import _one_line_errors
-from .domain.clock import to_rfc3339
-from .domain.derived_names import list_adjustments
-from .domain.name_rules import build_rules, rules_from_config
-from .domain.names import FIELDS, GROUP_NAME, MODES, PRESETS, USER_NAME, preset_rule
-from .domain.names_check import check_names, format_json, format_text, read_entries
-from .extensions import db
+from ..domain.clock import to_rfc3339
+from ..domain.names.check import check_names, format_json, format_text, read_entries
+from ..domain.names.derived import list_adjustments
+from ..domain.names.policy import build_rules, rules_from_config
+from ..domain.names.rules import FIELDS, GROUP_NAME, MODES, PRESETS, USER_NAME, preset_rule
+from ..storage.extensions import db
+from . import _one_line_errors
 
 
 @click.group("names")

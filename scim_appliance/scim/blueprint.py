@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request
 
-from ..database import reset_write_intent, set_write_intent
-from ..domain import appliance
-from ..domain.direct_reads import Reads
-from ..extensions import db
+from ..domain.access import appliance
+from ..domain.query.direct_reads import Reads
+from ..storage.database import reset_write_intent, set_write_intent
+from ..storage.extensions import db
 
 bp = Blueprint("scim", __name__)
 
@@ -54,7 +54,7 @@ def _record_token_use() -> None:
     """Note when the token was last used, in its own short transaction."""
     from sqlalchemy.orm import Session
 
-    from ..database import write_intent
+    from ..storage.database import write_intent
 
     try:
         with write_intent(), Session(db.engine) as session, session.begin():

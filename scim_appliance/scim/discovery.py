@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from ..domain.errors import Forbidden, NotFound, NotImplementedScim
-from ..domain.schema import ALL_SCHEMAS, LIST_RESPONSE, RESOURCE_TYPES
+from ..domain.protocol.errors import Forbidden, NotFound, NotImplementedScim
+from ..domain.protocol.schema import ALL_SCHEMAS, LIST_RESPONSE, RESOURCE_TYPES
 from .blueprint import base_url, bp
 from .http import scim_response
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import g, request
 
-from ..domain import groups as service
-from ..domain.listing import run_list_query
-from ..domain.mappings import GROUP_MAPPING
-from ..domain.projection import apply_projection
-from ..domain.representation import render_group
-from ..domain.schema import GROUP_TYPE
-from ..extensions import db
-from ..models import Group
+from ..domain.protocol.projection import apply_projection
+from ..domain.protocol.schema import GROUP_TYPE
+from ..domain.query.listing import run_list_query
+from ..domain.query.mappings import GROUP_MAPPING
+from ..domain.resources import groups as service
+from ..domain.resources.representation import render_group
+from ..storage.extensions import db
+from ..storage.models import Group
 from . import resources as r
 from .blueprint import base_url, bp, commit_write
 from .http import read_json

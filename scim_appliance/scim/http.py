@@ -15,10 +15,10 @@ from flask import Flask, current_app, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..domain import json_input
-from ..domain.errors import InvalidSyntax, ScimError
-from ..domain.schema import ERROR
-from ..extensions import db
+from ..domain.protocol import json_input
+from ..domain.protocol.errors import InvalidSyntax, ScimError
+from ..domain.protocol.schema import ERROR
+from ..storage.extensions import db
 
 SCIM_JSON = "application/scim+json"
 

@@ -23,10 +23,10 @@ import uuid
 from flask import Flask, Response, current_app, g, request
 
 from ..domain.clock import utcnow
-from ..domain.mailer import notifications_configured
-from ..domain.provisioning_log import RequestFacts
-from ..extensions import db
-from ..log_writer import LogWriter
+from ..domain.log.entries import RequestFacts
+from ..domain.notify.mailer import notifications_configured
+from ..server.log_writer import LogWriter
+from ..storage.extensions import db
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from ..domain.errors import NotFound
-from ..domain.listing import parse_list_query, parse_search_request, read_by_id
-from ..domain.name_rules import rules_from_config
-from ..domain.projection import parse_projection
-from ..domain.representation import etag
-from ..domain.schema import LIST_RESPONSE, ResourceType
+from ..domain.names.policy import rules_from_config
+from ..domain.protocol.errors import NotFound
+from ..domain.protocol.projection import parse_projection
+from ..domain.protocol.schema import LIST_RESPONSE, ResourceType
+from ..domain.query.listing import parse_list_query, parse_search_request, read_by_id
+from ..domain.resources.representation import etag
 from .blueprint import request_reads
 from .http import read_json, scim_response
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import g
 
-from ..domain import users as service
-from ..domain.listing import run_list_query
-from ..domain.mappings import USER_MAPPING
-from ..domain.projection import apply_projection
-from ..domain.representation import groups_of_users, render_user
-from ..domain.schema import USER_TYPE
-from ..extensions import db
-from ..models import User
+from ..domain.protocol.projection import apply_projection
+from ..domain.protocol.schema import USER_TYPE
+from ..domain.query.listing import run_list_query
+from ..domain.query.mappings import USER_MAPPING
+from ..domain.resources import users as service
+from ..domain.resources.representation import groups_of_users, render_user
+from ..storage.extensions import db
+from ..storage.models import User
 from . import resources as r
 from .blueprint import base_url, bp, commit_write, request_reads
 from .http import read_json

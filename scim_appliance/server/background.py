@@ -12,11 +12,11 @@ import threading
 
 from flask import Flask
 
-from .domain import log_store
-from .domain.mailer import SmtpSettings
-from .domain.notifier import Notifier
-from .extensions import db
-from .scim.request_log import log_writer
+from ..domain.log import store as log_store
+from ..domain.notify.mailer import SmtpSettings
+from ..domain.notify.notifier import Notifier
+from ..scim.request_log import log_writer
+from ..storage.extensions import db
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from .database import write_intent
-from .domain import log_store
-from .domain.clock import utcnow
-from .domain.provisioning_log import RequestFacts, describe
+from ..domain.clock import utcnow
+from ..domain.log import store as log_store
+from ..domain.log.entries import RequestFacts, describe
+from ..storage.database import write_intent
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from .clock import utcnow
+from ..domain.clock import utcnow
 
 
 class BackupUnsupported(Exception):

@@ -16,9 +16,9 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from scim_appliance.domain.clock import utcnow
-from scim_appliance.domain.name_rules import DEFAULT_RULES
-from scim_appliance.domain.names import resolve, sanitize
-from scim_appliance.models import User
+from scim_appliance.domain.names.policy import DEFAULT_RULES
+from scim_appliance.domain.names.rules import resolve, sanitize
+from scim_appliance.storage.models import User
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 

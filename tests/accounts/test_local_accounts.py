@@ -13,10 +13,9 @@ import json
 
 import pytest
 
-from scim_appliance.extensions import db
-from scim_appliance.models import Group, User
-
-from .conftest import load_fixture, make_user
+from scim_appliance.storage.extensions import db
+from scim_appliance.storage.models import Group, User
+from tests.conftest import load_fixture, make_user
 
 APP_USER = "urn:scim-appliance:schemas:extension:appliance:2.0:User"
 APP_GROUP = "urn:scim-appliance:schemas:extension:appliance:2.0:Group"

@@ -24,11 +24,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from scim_appliance.domain import userid_apply
-from scim_appliance.domain.db_backup import BackupUnsupported, backup_database
-from scim_appliance.domain.name_rules import DEFAULT_RULES
-from scim_appliance.domain.userid_apply import Change, apply_changes
-from scim_appliance.domain.userid_migration import (
+from scim_appliance.domain.accounts import userid_apply
+from scim_appliance.domain.accounts.userid_apply import Change, apply_changes
+from scim_appliance.domain.accounts.userid_migration import (
     CONFLICT,
     CONVERT,
     DONE,
@@ -37,14 +35,16 @@ from scim_appliance.domain.userid_migration import (
     build_plan,
     propose,
 )
-from scim_appliance.extensions import db
-from scim_appliance.models import NameAdjustment, ProvisioningLogEntry, User
+from scim_appliance.domain.names.policy import DEFAULT_RULES
+from scim_appliance.storage.backup import BackupUnsupported, backup_database
+from scim_appliance.storage.extensions import db
+from scim_appliance.storage.models import NameAdjustment, ProvisioningLogEntry, User
+from tests.appliance_server import RunningAppliance
 
 from .legacy_directory import insert_users, legacy_users
-from .server import RunningAppliance
 
 N = 2000
-SCRIPT = Path(__file__).parent.parent / "scripts" / "convert_userids_to_email.py"
+SCRIPT = Path(__file__).parents[2] / "scripts" / "convert_userids_to_email.py"
 APP_USER = "urn:scim-appliance:schemas:extension:appliance:2.0:User"
 ARGS = ("--domain", "contoso.com", "--rename-domain", "contoso.local=contoso.com")
 OPTIONS = MigrationOptions(domain="contoso.com",
@@ -235,7 +235,7 @@ def test_an_interrupted_run_leaves_whole_users_and_the_next_run_finishes(app, di
             raise Crash
 
     with app.app_context():
-        from scim_appliance.domain.userid_migration import plan_from_database
+        from scim_appliance.domain.accounts.userid_migration import plan_from_database
 
         plan = plan_from_database(db.session, OPTIONS, DEFAULT_RULES)
         db.session.remove()
@@ -262,7 +262,7 @@ def test_changes_made_by_entra_after_the_plan_win(app, scim):
     """The plan is a snapshot; inside each batch the user is re-read under the lock."""
     with app.app_context():
         insert_users(db.engine, legacy_users(20))
-        from scim_appliance.domain.userid_migration import plan_from_database
+        from scim_appliance.domain.accounts.userid_migration import plan_from_database
 
         plan = plan_from_database(db.session, OPTIONS, DEFAULT_RULES)
         db.session.remove()

@@ -61,10 +61,10 @@ def test_token_issue_prints_the_token_last_and_voids_the_previous_one(instance):
     assert second != first and "previous Secret Token no longer works" in second_out
     # Only the newest one authenticates.
     from scim_appliance import create_app
-    from scim_appliance.domain import appliance
-    from scim_appliance.domain.direct_reads import Reads
-    from scim_appliance.domain.errors import Unauthorized
-    from scim_appliance.extensions import db
+    from scim_appliance.domain.access import appliance
+    from scim_appliance.domain.protocol.errors import Unauthorized
+    from scim_appliance.domain.query.direct_reads import Reads
+    from scim_appliance.storage.extensions import db
 
     os.environ["SCIM_APPLIANCE_INSTANCE_PATH"] = str(instance)
     try:

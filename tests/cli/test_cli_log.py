@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from .conftest import make_user
-from .server import free_port
-from .smtp_sink import SmtpSink, text_of
-from .test_notifications import smtp_config
+from tests.appliance_server import free_port
+from tests.conftest import make_user
+from tests.notify.test_notifications import smtp_config
+from tests.smtp_sink import SmtpSink, text_of
 
 
 def invoke(app, *args):

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conformance import (
-    LIST,
-    SCIM_JSON,
-    SPC,
-    USER,
-    assert_scim_error,
-    list_users,
-)
-from .conftest import make_user
+from tests.conftest import make_user
+
+from .suite import LIST, SCIM_JSON, SPC, USER, assert_scim_error, list_users
 
 
 # == Discovery: RFC 7643 §5-§7, RFC 7644 §4 ================================================

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from scim_appliance.domain import appliance
-from scim_appliance.extensions import db
+from scim_appliance.domain.access import appliance
+from scim_appliance.storage.extensions import db
+from tests.conftest import make_user
 
-from .conformance import (
+from .suite import (
     GROUP,
     PATCH_OP,
     SCIM_JSON,
@@ -21,7 +22,6 @@ from .conformance import (
     patch,
     user_names,
 )
-from .conftest import make_user
 
 
 # == Groups and memberships: RFC 7643 §4.1.2, §4.2; Entra §7 ================================

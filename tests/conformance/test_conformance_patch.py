@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conformance import (
-    ENTERPRISE,
-    PATCH_OP,
-    SCIM_JSON,
-    assert_scim_error,
-    make_group,
-    patch,
-    user_names,
-)
-from .conftest import load_fixture, make_user
+from tests.conftest import load_fixture, make_user
+
+from .suite import ENTERPRISE, PATCH_OP, SCIM_JSON, assert_scim_error, make_group, patch, user_names
 
 
 # == PATCH: RFC 7644 §3.5.2 ================================================================

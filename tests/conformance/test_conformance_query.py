@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .conformance import (
+from tests.conftest import make_user
+
+from .suite import (
     ENTERPRISE,
     LIST,
     SCIM_JSON,
@@ -23,7 +25,6 @@ from .conformance import (
     sorted_names,
     user_names,
 )
-from .conftest import make_user
 
 
 # == Filters: RFC 7644 §3.4.2.2 ============================================================

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conformance import (
+from tests.conftest import load_fixture, make_user
+
+from .suite import (
     ENTERPRISE,
     GROUP,
     MS_GROUP_MARKER,
@@ -20,7 +22,6 @@ from .conformance import (
     make_group,
     user_names,
 )
-from .conftest import load_fixture, make_user
 
 
 # == Create: RFC 7644 §3.3 =================================================================

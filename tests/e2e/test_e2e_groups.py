@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from .server import RunningAppliance
+from tests.appliance_server import RunningAppliance
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from .server import RunningAppliance
-from .smtp_sink import SmtpSink, text_of
+from tests.appliance_server import RunningAppliance
+from tests.smtp_sink import SmtpSink, text_of
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

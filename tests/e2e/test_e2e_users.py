@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from .server import RunningAppliance
+from tests.appliance_server import RunningAppliance
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from scim_appliance.domain import log_store
 from scim_appliance.domain.clock import utcnow
-from scim_appliance.domain.provisioning_log import RequestFacts, describe, summarize_patch
-from scim_appliance.extensions import db
-from scim_appliance.models import ProvisioningLogEntry
-
-from .conftest import ScimClient, load_fixture, make_user
+from scim_appliance.domain.log import store as log_store
+from scim_appliance.domain.log.entries import RequestFacts, describe, summarize_patch
+from scim_appliance.storage.extensions import db
+from scim_appliance.storage.models import ProvisioningLogEntry
+from tests.conftest import ScimClient, load_fixture, make_user
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -120,7 +119,7 @@ def test_every_scim_response_carries_its_request_id_and_is_logged(app, scim):
 
 
 def test_sync_disabled_is_logged_with_a_request_id(app, scim):
-    from scim_appliance.domain import appliance
+    from scim_appliance.domain.access import appliance
 
     with app.app_context():
         appliance.set_sync(db.session, False)
@@ -228,7 +227,7 @@ def test_retention_prunes_old_entries_but_keeps_failures_not_yet_mailed(notify_a
 
 def test_the_writer_thread_stores_entries_in_the_background(app, tmp_path):
     """Outside TESTING the request does not wait; `flush` is how a caller waits."""
-    from scim_appliance.log_writer import LogWriter
+    from scim_appliance.server.log_writer import LogWriter
 
     with app.app_context():
         writer = LogWriter(db.engine, notify=False, retention_days=30, idle_seconds=0.1)

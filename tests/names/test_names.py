@@ -13,16 +13,14 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from scim_appliance.domain import groups as group_service
-from scim_appliance.domain import users as user_service
-from scim_appliance.domain.errors import InvalidValue, Uniqueness
-from scim_appliance.domain.name_rules import (
+from scim_appliance.domain.names.check import Entry, check_names, read_entries
+from scim_appliance.domain.names.policy import (
     DEFAULT_RULES,
     build_rules,
     check_required,
     rules_from_config,
 )
-from scim_appliance.domain.names import (
+from scim_appliance.domain.names.rules import (
     FIELDS,
     GROUP_NAME,
     PRESETS,
@@ -39,8 +37,10 @@ from scim_appliance.domain.names import (
     violation,
     with_suffix,
 )
-from scim_appliance.domain.names_check import Entry, check_names, read_entries
-from scim_appliance.models import Base, NameAdjustment
+from scim_appliance.domain.protocol.errors import InvalidValue, Uniqueness
+from scim_appliance.domain.resources import groups as group_service
+from scim_appliance.domain.resources import users as user_service
+from scim_appliance.storage.models import Base, NameAdjustment
 
 USER = preset_rule("cloudsso", USER_NAME)
 GROUP = preset_rule("cloudsso", GROUP_NAME)

@@ -15,12 +15,11 @@ import sys
 import pytest
 
 from scim_appliance import create_app
-from scim_appliance.domain import appliance
-from scim_appliance.domain.names import short_hash
-from scim_appliance.extensions import db
-
-from .conftest import ScimClient, make_user
-from .server import RunningAppliance
+from scim_appliance.domain.access import appliance
+from scim_appliance.domain.names.rules import short_hash
+from scim_appliance.storage.extensions import db
+from tests.appliance_server import RunningAppliance
+from tests.conftest import ScimClient, make_user
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

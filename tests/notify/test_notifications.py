@@ -13,14 +13,13 @@ from sqlalchemy import select
 
 from scim_appliance import create_app
 from scim_appliance.domain.clock import utcnow
-from scim_appliance.domain.mailer import SmtpSettings, new_message, send_message
-from scim_appliance.domain.notifier import Notifier
-from scim_appliance.extensions import db
-from scim_appliance.models import NotificationDigest, ProvisioningLogEntry
-
-from .conftest import ScimClient, make_user
-from .server import free_port
-from .smtp_sink import SmtpSink, body_of, make_certificate, text_of
+from scim_appliance.domain.notify.mailer import SmtpSettings, new_message, send_message
+from scim_appliance.domain.notify.notifier import Notifier
+from scim_appliance.storage.extensions import db
+from scim_appliance.storage.models import NotificationDigest, ProvisioningLogEntry
+from tests.appliance_server import free_port
+from tests.conftest import ScimClient, make_user
+from tests.smtp_sink import SmtpSink, body_of, make_certificate, text_of
 
 WINDOW = 300
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

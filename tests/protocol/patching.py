@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scim_appliance.domain.patch import apply_patch
-from scim_appliance.domain.schema import ENTERPRISE_USER, PATCH_OP, USER_TYPE
+from scim_appliance.domain.protocol.patch import apply_patch
+from scim_appliance.domain.protocol.schema import ENTERPRISE_USER, PATCH_OP, USER_TYPE
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 ENT = ENTERPRISE_USER
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 MGR = "2c2f6fb8-254f-492e-b7fe-c09c5a61c8a2"

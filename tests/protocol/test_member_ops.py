@@ -10,7 +10,7 @@ import dataclasses
 
 import pytest
 
-from scim_appliance.domain.errors import (
+from scim_appliance.domain.protocol.errors import (
     InvalidPath,
     InvalidSyntax,
     InvalidValue,
@@ -18,20 +18,11 @@ from scim_appliance.domain.errors import (
     NoTarget,
     ScimError,
 )
-from scim_appliance.domain.member_ops import MemberOp
-from scim_appliance.domain.patch import apply_patch
-from scim_appliance.domain.schema import GROUP_TYPE
+from scim_appliance.domain.protocol.member_ops import MemberOp
+from scim_appliance.domain.protocol.patch import apply_patch
+from scim_appliance.domain.protocol.schema import GROUP_TYPE
 
-from .patching import (
-    BABS,
-    GROUP_WITH_MEMBERS,
-    JAMES,
-    OTHER,
-    body,
-    fails,
-    load,
-    patch,
-)
+from .patching import BABS, GROUP_WITH_MEMBERS, JAMES, OTHER, body, fails, load, patch
 
 # -- groups --------------------------------------------------------------------------------
 GROUP = {"displayName": "Sales", "externalId": "8aa1a0c0"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scim_appliance.domain.errors import (
+from scim_appliance.domain.protocol.errors import (
     InvalidPath,
     InvalidSyntax,
     InvalidValue,
@@ -21,8 +21,8 @@ from scim_appliance.domain.errors import (
     NoTarget,
     ScimError,
 )
-from scim_appliance.domain.patch import apply_operations, apply_patch
-from scim_appliance.domain.schema import GROUP_TYPE, PATCH_OP, USER_TYPE
+from scim_appliance.domain.protocol.patch import apply_operations, apply_patch
+from scim_appliance.domain.protocol.schema import GROUP_TYPE, PATCH_OP, USER_TYPE
 
 from .patching import (
     ADELE,

@@ -13,23 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-import scim_appliance.database  # noqa: F401  (registers the SQLite connect hook)
-from scim_appliance.domain.filter_sql import to_sql_clause
-from scim_appliance.domain.filters import (
-    And,
-    Compare,
-    Not,
-    Or,
-    matches,
-    parse_filter,
-)
-from scim_appliance.domain.mappings import GROUP_MAPPING, USER_MAPPING
-from scim_appliance.domain.schema import (
-    ENTERPRISE_USER,
-    GROUP_TYPE,
-    USER_TYPE,
-)
-from scim_appliance.models import Base, Group, Membership, User
+import scim_appliance.storage.database  # noqa: F401  (registers the SQLite connect hook)
+from scim_appliance.domain.protocol.filters import And, Compare, Not, Or, matches, parse_filter
+from scim_appliance.domain.protocol.schema import ENTERPRISE_USER, GROUP_TYPE, USER_TYPE
+from scim_appliance.domain.query.filter_sql import to_sql_clause
+from scim_appliance.domain.query.mappings import GROUP_MAPPING, USER_MAPPING
+from scim_appliance.storage.models import Base, Group, Membership, User
 
 ENT = ENTERPRISE_USER
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -11,25 +11,25 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
-import scim_appliance.database  # noqa: F401  (registers the SQLite connect hook)
-from scim_appliance.domain.errors import InvalidFilter
-from scim_appliance.domain.filter_sql import order_by_clauses, to_sql_clause
-from scim_appliance.domain.filters import (
+import scim_appliance.storage.database  # noqa: F401  (registers the SQLite connect hook)
+from scim_appliance.domain.protocol.errors import InvalidFilter
+from scim_appliance.domain.protocol.filters import (
     AttrRef,
     Compare,
     Not,
     parse_filter,
     resolve_attr_path,
 )
-from scim_appliance.domain.mappings import GROUP_MAPPING, USER_MAPPING
-from scim_appliance.domain.schema import (
+from scim_appliance.domain.protocol.schema import (
     GROUP_SCHEMA,
     GROUP_TYPE,
     USER_SCHEMA,
     USER_TYPE,
     Attribute,
 )
-from scim_appliance.models import Group, User
+from scim_appliance.domain.query.filter_sql import order_by_clauses, to_sql_clause
+from scim_appliance.domain.query.mappings import GROUP_MAPPING, USER_MAPPING
+from scim_appliance.storage.models import Group, User
 
 from .filter_data import (
     ALL_USERS,
@@ -410,7 +410,7 @@ def test_postgresql_sort_and_groups_compile():
 def test_domain_module_does_not_import_flask():
     import ast
 
-    import scim_appliance.domain.filter_sql as module
+    import scim_appliance.domain.query.filter_sql as module
 
     with open(module.__file__, encoding="utf-8") as source:
         tree = ast.parse(source.read())

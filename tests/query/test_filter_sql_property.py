@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import scim_appliance.database  # noqa: F401  (registers the SQLite connect hook)
+import scim_appliance.storage.database  # noqa: F401  (registers the SQLite connect hook)
 
 from .filter_data import (
     CORE,

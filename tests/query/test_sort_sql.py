@@ -6,18 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-import scim_appliance.database  # noqa: F401  (registers the SQLite connect hook)
-from scim_appliance.domain.errors import InvalidValue
-from scim_appliance.domain.filter_sql import order_by_clauses, sort_expression
-from scim_appliance.domain.filters import (
-    resolve_attr_path,
-)
-from scim_appliance.domain.mappings import GROUP_MAPPING, USER_MAPPING
-from scim_appliance.domain.schema import (
-    GROUP_TYPE,
-    USER_TYPE,
-)
-from scim_appliance.models import User
+import scim_appliance.storage.database  # noqa: F401  (registers the SQLite connect hook)
+from scim_appliance.domain.protocol.errors import InvalidValue
+from scim_appliance.domain.protocol.filters import resolve_attr_path
+from scim_appliance.domain.protocol.schema import GROUP_TYPE, USER_TYPE
+from scim_appliance.domain.query.filter_sql import order_by_clauses, sort_expression
+from scim_appliance.domain.query.mappings import GROUP_MAPPING, USER_MAPPING
+from scim_appliance.storage.models import User
 
 from .filter_data import USER_JSON, build_engine
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scim_appliance import tokens
-from scim_appliance.domain import appliance
-from scim_appliance.extensions import db
-from scim_appliance.models import ApplianceState
-
-from .conftest import ScimClient
+from scim_appliance.domain.access import appliance, tokens
+from scim_appliance.storage.extensions import db
+from scim_appliance.storage.models import ApplianceState
+from tests.conftest import ScimClient
 
 ROUTES = [
     ("GET", "/scim/Users"), ("POST", "/scim/Users"), ("GET", "/scim/Users/x"),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 

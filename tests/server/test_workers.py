@@ -1,4 +1,4 @@
-"""`serve` with several worker processes (scim_appliance/workers.py), over real HTTP."""
+"""`serve` with several worker processes (scim_appliance/server/workers.py), over real HTTP."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .server import RunningAppliance
+from tests.appliance_server import RunningAppliance
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads worker pids from /proc; fork() is POSIX only")

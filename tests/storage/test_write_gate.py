@@ -8,10 +8,9 @@ import threading
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from scim_appliance.database import _gate_for, write_intent
-from scim_appliance.extensions import db
-
-from .conftest import make_user
+from scim_appliance.storage.database import _gate_for, write_intent
+from scim_appliance.storage.extensions import db
+from tests.conftest import make_user
 
 
 def _gate(app):
@@ -59,7 +58,7 @@ def test_a_second_writer_waits_for_the_first_to_commit(app):
 
 
 def test_concurrent_creates_all_succeed(app, token):
-    from .conftest import ScimClient
+    from tests.conftest import ScimClient
 
     results = []
 
@@ -83,8 +82,8 @@ import sys, time
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from scim_appliance import create_app
-from scim_appliance.database import write_intent
-from scim_appliance.extensions import db
+from scim_appliance.storage.database import write_intent
+from scim_appliance.storage.extensions import db
 app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
 with app.app_context():
     with write_intent(), Session(db.engine) as session, session.begin():

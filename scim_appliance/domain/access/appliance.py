@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import tokens
-from ..models import ApplianceState
-from .clock import utcnow
-from .direct_reads import Prepared, Reads
-from .errors import Forbidden, Unauthorized
+from ...storage.models import ApplianceState
+from ..clock import utcnow
+from ..protocol.errors import Forbidden, Unauthorized
+from ..query.direct_reads import Prepared, Reads
+from . import tokens
 
 # How stale `token_last_used_at` may get: writing it on every request would turn
 # every read into a write.

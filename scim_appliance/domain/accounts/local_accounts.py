@@ -25,14 +25,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Group, Membership
-from .errors import ScimError
-from .filters import parse_filter
-from .groups import create_group, patch_group
-from .listing import ListQuery, run_list_query
-from .mappings import GROUP_MAPPING, USER_MAPPING
-from .name_rules import NameRules
-from .schema import (
+from ...storage.models import Group, Membership
+from ..names.policy import NameRules
+from ..protocol.errors import ScimError
+from ..protocol.filters import parse_filter
+from ..protocol.schema import (
     APPLIANCE_GROUP,
     APPLIANCE_USER,
     CORE_GROUP,
@@ -41,7 +38,10 @@ from .schema import (
     PATCH_OP,
     USER_TYPE,
 )
-from .users import create_user
+from ..query.listing import ListQuery, run_list_query
+from ..query.mappings import GROUP_MAPPING, USER_MAPPING
+from ..resources.groups import create_group, patch_group
+from ..resources.users import create_user
 
 COLUMNS = ("userName", "email", "givenName", "familyName", "displayName", "active",
            "externalId", "groups")

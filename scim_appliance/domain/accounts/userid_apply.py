@@ -31,14 +31,14 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..database import write_intent
-from ..models import User
-from . import log_store
-from .clock import to_rfc3339, utcnow
-from .errors import ScimError
-from .name_rules import FieldPolicy, NameRules
-from .provisioning_log import Entry
-from .users import rename_user
+from ...storage.database import write_intent
+from ...storage.models import User
+from ..clock import to_rfc3339, utcnow
+from ..log import store as log_store
+from ..log.entries import Entry
+from ..names.policy import FieldPolicy, NameRules
+from ..protocol.errors import ScimError
+from ..resources.users import rename_user
 
 CONVERTED = "converted"
 DONE = "done"

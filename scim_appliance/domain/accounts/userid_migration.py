@@ -33,9 +33,9 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import User
-from .name_rules import NameRules
-from .names import violation
+from ...storage.models import User
+from ..names.policy import NameRules
+from ..names.rules import violation
 
 CONVERT = "convert"  # will be renamed (or was, in an apply report: see userid_apply)
 DONE = "done"  # already email-based, or converted by an earlier run

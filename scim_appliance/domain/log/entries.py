@@ -19,7 +19,7 @@ from datetime import datetime
 
 import orjson
 
-from . import json_input
+from ..protocol import json_input
 from .failure_kinds import classify
 
 PREFIXES = ("/scim/v2", "/scim")

@@ -14,9 +14,9 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..models import Base, Group, NotificationDigest, ProvisioningLogEntry, User
+from ...storage.models import Base, Group, NotificationDigest, ProvisioningLogEntry, User
+from .entries import Entry
 from .failure_kinds import TOKEN
-from .provisioning_log import Entry
 
 # One 401 is a typo in Test Connection or a stray scanner; this many within the hour
 # is Entra running a cycle with the wrong token, and worth an email.

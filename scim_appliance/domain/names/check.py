@@ -19,8 +19,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .name_rules import FieldPolicy
-from .names import USER_NAME, field_label, normalize, resolve, sanitize, violation
+from .policy import FieldPolicy
+from .rules import USER_NAME, field_label, normalize, resolve, sanitize, violation
 
 NAME_COLUMNS = {
     USER_NAME: ("username", "userprincipalname", "name"),

@@ -15,12 +15,12 @@ from functools import lru_cache
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ..models import Group, NameAdjustment, User
-from .clock import utcnow
-from .direct_reads import Prepared, Reads
-from .errors import InvalidValue, Uniqueness
-from .name_rules import FieldPolicy
-from .names import normalize, reject_detail, resolve, sanitize, violation
+from ...storage.models import Group, NameAdjustment, User
+from ..clock import utcnow
+from ..protocol.errors import InvalidValue, Uniqueness
+from ..query.direct_reads import Prepared, Reads
+from .policy import FieldPolicy
+from .rules import normalize, reject_detail, resolve, sanitize, violation
 
 
 @lru_cache(maxsize=4)

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import InvalidValue
-from .filters import AttrRef, resolve_attr_path
-from .names import FIELDS, GROUP_NAME, MODES, USER_NAME, FieldRule, preset_rule
-from .schema import ENTERPRISE_USER, USER_TYPE
+from ..protocol.errors import InvalidValue
+from ..protocol.filters import AttrRef, resolve_attr_path
+from ..protocol.schema import ENTERPRISE_USER, USER_TYPE
+from .rules import FIELDS, GROUP_NAME, MODES, USER_NAME, FieldRule, preset_rule
 
 DEFAULT_PRESET = "cloudsso"
 DEFAULT_MODE = "sanitize"

@@ -11,8 +11,8 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .clock import to_rfc3339
-from .failure_kinds import KINDS, ORDER, OTHER
+from ..clock import to_rfc3339
+from ..log.failure_kinds import KINDS, ORDER, OTHER
 
 EXAMPLES_PER_KIND = 5
 WIDTH = 78

@@ -34,9 +34,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..database import write_intent
-from ..models import NotificationDigest, ProvisioningLogEntry
-from .clock import utcnow
+from ...storage.database import write_intent
+from ...storage.models import NotificationDigest, ProvisioningLogEntry
+from ..clock import utcnow
 from .digest import EXAMPLES_PER_KIND, Example, Snapshot, Unconfirmed, compose
 from .mailer import (
     MailNotSent,

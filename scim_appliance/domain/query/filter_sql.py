@@ -39,11 +39,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from .errors import InvalidFilter, InvalidValue
-from .filters import And, AttrRef, Compare, Not, Or, ValuePath, matches
+from ..protocol.errors import InvalidFilter, InvalidValue
+from ..protocol.filters import And, AttrRef, Compare, Not, Or, ValuePath, matches
+from ..protocol.schema import CORE_GROUP, CORE_USER, Attribute
 from .json_sql import MISSING, JsonValue, json_dialect
 from .mappings import ColumnSpec, ElementTable, ResourceMapping
-from .schema import CORE_GROUP, CORE_USER, Attribute
 
 Clause = ColumnElement[bool]
 _LIKE_ESCAPE = "/"

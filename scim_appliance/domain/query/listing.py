@@ -12,13 +12,13 @@ from functools import cache, lru_cache
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from ..protocol.errors import InvalidValue
+from ..protocol.filters import AttrRef, Compare, parse_filter, resolve_attr_path
+from ..protocol.projection import Projection, parse_projection
+from ..protocol.schema import SEARCH_REQUEST, ResourceType
 from .direct_reads import Prepared, Reads
-from .errors import InvalidValue
 from .filter_sql import order_by_clauses, to_sql_clause
-from .filters import AttrRef, Compare, parse_filter, resolve_attr_path
 from .mappings import ResourceMapping
-from .projection import Projection, parse_projection
-from .schema import SEARCH_REQUEST, ResourceType
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Group, Membership, User
-from .schema import APPLIANCE_GROUP, APPLIANCE_USER, CORE_GROUP, CORE_USER
+from ...storage.models import Group, Membership, User
+from ..protocol.schema import APPLIANCE_GROUP, APPLIANCE_USER, CORE_GROUP, CORE_USER
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from ..models import Group, Membership, User
-from .clock import utcnow
-from .derived_names import assign_group_name
-from .errors import InvalidValue, NotFound, Uniqueness
-from .member_ops import MemberOp
-from .name_rules import DEFAULT_RULES, NameRules
-from .patch import apply_patch
-from .schema import GROUP_TYPE
+from ...storage.models import Group, Membership, User
+from ..clock import utcnow
+from ..names.derived import assign_group_name
+from ..names.policy import DEFAULT_RULES, NameRules
+from ..protocol.errors import InvalidValue, NotFound, Uniqueness
+from ..protocol.member_ops import MemberOp
+from ..protocol.patch import apply_patch
+from ..protocol.schema import GROUP_TYPE
+from ..protocol.validation import load_resource, validate_document
 from .users import check_if_match, claim_source
-from .validation import load_resource, validate_document
 from .versions import touch_groups_of, touch_members_of, touch_users
 
 # Rows per statement: well under SQLite's bound-parameter limit (32,766).

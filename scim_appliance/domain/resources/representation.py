@@ -7,10 +7,17 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, select
 
-from ..models import Group, Membership, User
-from .clock import to_rfc3339
-from .direct_reads import Prepared, Reads
-from .schema import APPLIANCE_GROUP, APPLIANCE_USER, CORE_GROUP, CORE_USER, GROUP_TYPE, USER_TYPE
+from ...storage.models import Group, Membership, User
+from ..clock import to_rfc3339
+from ..protocol.schema import (
+    APPLIANCE_GROUP,
+    APPLIANCE_USER,
+    CORE_GROUP,
+    CORE_USER,
+    GROUP_TYPE,
+    USER_TYPE,
+)
+from ..query.direct_reads import Prepared, Reads
 
 
 def etag(version: int) -> str:

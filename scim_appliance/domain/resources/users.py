@@ -19,16 +19,16 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from ..models import Membership, User
-from .clock import utcnow
-from .derived_names import assign_user_name
-from .direct_reads import Prepared, Reads
-from .errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
-from .name_rules import DEFAULT_RULES, NameRules, check_required
-from .patch import apply_patch
+from ...storage.models import Membership, User
+from ..clock import utcnow
+from ..names.derived import assign_user_name
+from ..names.policy import DEFAULT_RULES, NameRules, check_required
+from ..protocol.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from ..protocol.patch import apply_patch
+from ..protocol.schema import USER_TYPE
+from ..protocol.validation import load_resource, validate_document
+from ..query.direct_reads import Prepared, Reads
 from .representation import etag
-from .schema import USER_TYPE
-from .validation import load_resource, validate_document
 from .versions import touch_groups_of
 
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import Group, Membership, User
-from .clock import utcnow
+from ...storage.models import Group, Membership, User
+from ..clock import utcnow
 
 CHUNK = 500
 
