@@ -27,7 +27,7 @@ from ..domain.names.policy import rules_from_config
 from ..domain.protocol.errors import ScimError
 from ..storage.database import write_intent
 from ..storage.extensions import db
-from . import _one_line_errors, _ready
+from .common import one_line_errors, ready
 
 _FILTER_HELP = ('A SCIM filter, e.g. \'userName sw "j"\' or \'active eq false\' '
                 '(RFC 7644 §3.4.2.2).')
@@ -47,7 +47,7 @@ def groups_group():
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every row, change nothing.")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def users_import(file, dry_run):
     """Create local users from a CSV file, all or nothing.
 
@@ -57,7 +57,7 @@ def users_import(file, dry_run):
     local groups). Each row goes through the same validation and name rules as an
     Entra POST. If any row fails, every failing row is listed and nothing is imported.
     """
-    _ready()
+    ready()
     try:
         rows = read_import_file(file)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -123,10 +123,10 @@ def _list_options(func):
 @users_group.command("list")
 @_list_options
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def users_list(filter_text, source, limit, as_json):
     """Users: id, userName, email, active, source."""
-    _ready()
+    ready()
     items = _listing(list_users, filter_text, source, limit)
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=1))
@@ -139,10 +139,10 @@ def users_list(filter_text, source, limit, as_json):
 @groups_group.command("list")
 @_list_options
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def groups_list(filter_text, source, limit, as_json):
     """Groups: id, displayName, member count, source."""
-    _ready()
+    ready()
     items = _listing(list_groups, filter_text, source, limit)
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=1))

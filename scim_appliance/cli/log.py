@@ -18,7 +18,7 @@ from ..domain.notify.mailer import MailError, SmtpSettings, new_message, send_me
 from ..domain.notify.notifier import Notifier
 from ..storage.extensions import db
 from ..storage.models import NotificationDigest, ProvisioningLogEntry
-from . import _one_line_errors, _ready, tenant_url
+from .common import one_line_errors, ready, tenant_url
 
 
 @click.command("log")
@@ -32,10 +32,10 @@ from . import _one_line_errors, _ready, tenant_url
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def log_command(failures, since, users, groups, limit, as_json):
     """The provisioning log, newest first."""
-    _ready()
+    ready()
     since_at = None
     if since:
         try:
@@ -130,7 +130,7 @@ def _settings() -> SmtpSettings:
 
 @notify_group.command("test")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def notify_test():
     """Send a test email now; prints success or the SMTP error in one line."""
     settings = _settings()
@@ -149,11 +149,11 @@ def notify_test():
 
 @notify_group.command("flush")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def notify_flush():
     """Mail the failures waiting for the next digest now."""
     settings = _settings()
-    _ready()
+    ready()
     log_store.ensure_tables(db.engine)
     notifier = Notifier(db.engine, settings, instance=tenant_url(current_app),
                         window_seconds=float(current_app.config["NOTIFY_DIGEST_SECONDS"]))
@@ -176,10 +176,10 @@ def notify_flush():
 
 @notify_group.command("status")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def notify_status():
     """Whether failure email is on, failures waiting, and the last digest."""
-    _ready()
+    ready()
     try:
         settings = SmtpSettings.from_config(current_app.config)
     except ValueError as exc:

@@ -1,8 +1,9 @@
 """`scim-appliance migrate-userids`: legacy user IDs -> email-based ones (issue 6).
 
 Also run as `scripts/convert_userids_to_email.py`. The plan is
-domain/userid_migration.py, applying and reverting domain/userid_apply.py, the backup
-domain/db_backup.py; this module only reads options and prints.
+domain/accounts/userid_migration.py, applying and reverting
+domain/accounts/userid_apply.py, the backup storage/backup.py; this module only reads
+options and prints.
 
 Exit status: 0; 1 for a failure, or with `--strict` when the plan has conflicts or
 unresolved users (nothing is changed then) or a rename failed during the run.
@@ -50,7 +51,7 @@ from ..domain.clock import utcnow
 from ..domain.names.policy import rules_from_config
 from ..storage.backup import BackupUnsupported, backup_database
 from ..storage.extensions import db
-from . import _one_line_errors, _ready
+from .common import one_line_errors, ready
 
 UNDO_NAME = "userid-migration-undo.csv"
 
@@ -147,7 +148,7 @@ def _report(report: ApplyReport, before: dict[str, int] | None = None,
               help="Do not copy the database first (required for non-SQLite databases, "
                    "after backing them up yourself).")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def migrate_userids(domain, renames, include_emails, source, allow_sanitized, do_apply,
                     strict, plan_out, undo_file, revert_file, batch_size, pause, no_backup):
     """Convert legacy user IDs (jdoe, CONTOSO\\jdoe) to email-based ones, so that Entra's
@@ -158,7 +159,7 @@ def migrate_userids(domain, renames, include_emails, source, allow_sanitized, do
     served, appends new -> old rows to the undo file, and records each rename in the
     provisioning log. Safe to run again: converted users show as done.
     """
-    _ready()
+    ready()
     rules = rules_from_config(current_app.config)
     if revert_file is not None:
         _revert(revert_file, rules, do_apply, batch_size, pause, no_backup, strict)

@@ -22,7 +22,7 @@ from ..domain.names.derived import list_adjustments
 from ..domain.names.policy import build_rules, rules_from_config
 from ..domain.names.rules import FIELDS, GROUP_NAME, MODES, PRESETS, USER_NAME, preset_rule
 from ..storage.extensions import db
-from . import _one_line_errors
+from .common import one_line_errors
 
 
 @click.group("names")
@@ -40,7 +40,7 @@ def names_group():
               show_default=True, help="userName (users) or group (group displayName).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def names_check(file, preset, mode, field, as_json):
     """Print what each name in FILE would become; exit 1 if any would be refused.
 
@@ -66,7 +66,7 @@ def names_check(file, preset, mode, field, as_json):
               help="Newest first; 0 lists all.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one array).")
 @with_appcontext
-@_one_line_errors
+@one_line_errors
 def names_adjustments(limit, as_json):
     """Names the appliance changed (original -> derived), newest first."""
     if not inspect(db.engine).has_table("name_adjustments"):
@@ -89,7 +89,7 @@ def names_adjustments(limit, as_json):
 
 
 @names_group.command("presets")
-@_one_line_errors
+@one_line_errors
 def names_presets():
     """The presets, with each field's rule and the Entra expression that meets it."""
     for name in PRESETS:

@@ -1,0 +1,62 @@
+"""What the CLI's commands share: one-line errors, the readiness check, the Tenant URL.
+
+Command modules import from here and never from one another.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..domain.clock import to_rfc3339
+from ..storage.database import write_intent
+from ..storage.extensions import db
+
+
+def one_line_errors(func):
+    """Turn any failure into `Error: <one line>` and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            # CLI commands read then write; BEGIN IMMEDIATE makes them wait for a
+            # concurrent writer (the running server) instead of failing as locked.
+            with write_intent():
+                return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except SQLAlchemyError as exc:
+            raise click.ClickException(
+                f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+        except Exception as exc:  # noqa: BLE001 - the contract is one line, no traceback
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+    return wrapper
+
+
+def ready() -> None:
+    """Refuse to work on an instance that `init` has not prepared."""
+    if not current_app.config.get("SECRET_KEY"):
+        raise click.ClickException("no SECRET_KEY configured; run 'scim-appliance init' first")
+    if not inspect(db.engine).has_table("appliance_state"):
+        raise click.ClickException("the database is not initialised; run 'scim-appliance "
+                                   "init' first")
+
+
+def tenant_url(app: Flask, host: str | None = None, port: int | None = None) -> str:
+    """The SCIM base URL Entra is given: PUBLIC_URL when set, else the bound address."""
+    public = app.config.get("PUBLIC_URL")
+    if public:
+        return public.rstrip("/") + "/scim"
+    return f"http://{host or app.config['HOST']}:{port or app.config['PORT']}/scim"
+
+
+def when(value) -> str:
+    """A timestamp for people, or "never"."""
+    return to_rfc3339(value) if value else "never"
+
+

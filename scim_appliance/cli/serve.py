@@ -1,0 +1,96 @@
+"""`scim-appliance serve`: waitress, one process per CPU, with the background work."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from ..domain.access import appliance
+from ..storage.extensions import db
+from .common import one_line_errors, ready, tenant_url
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (default: HOST config).")
+@click.option("--port", type=int, default=None, help="Port to bind (default: PORT config).")
+@click.option("--threads", type=int, default=None, help="Worker threads (default: THREADS).")
+@click.option("--processes", type=int, default=None,
+              help="Worker processes (default: PROCESSES; 0 = one per CPU, at most 4).")
+@with_appcontext
+@one_line_errors
+def serve_command(host, port, threads, processes):
+    """Serve the appliance with waitress."""
+    from ..server import background, workers
+
+    ready()
+    app = current_app._get_current_object()
+    host = host or app.config["HOST"]
+    port = port or app.config["PORT"]
+    threads = threads or app.config["THREADS"]
+    processes = _process_count(app.config["PROCESSES"] if processes is None else processes)
+    click.echo(f"scim-appliance serving {tenant_url(app, host, port)} "
+               f"(SCIM sync {'enabled' if appliance.sync_enabled(db.session) else 'DISABLED'})")
+    db.session.remove()
+    if processes == 1:
+        _serve(app, host, port, threads, notify=True, banner=True)
+        return
+    background.prepare(app)  # tables first: the workers must not race to create them
+    sock = workers.listening_socket(host, port)
+    db.engine.dispose()  # no pooled connection may cross the fork
+    click.echo(f"{processes} worker processes, {threads} threads each")
+
+    def serve_one(index: int) -> None:
+        # One worker sends the failure email, so a digest is never built twice.
+        _serve(app, host, port, threads, notify=index == 0, banner=index == 0, sock=sock)
+
+    raise SystemExit(workers.run_workers(processes, serve_one))
+
+
+def _process_count(value) -> int:
+    count = int(value or 0)
+    if count <= 0:
+        count = min(4, os.cpu_count() or 1)
+    from ..server.workers import can_fork
+
+    return count if can_fork() else 1
+
+
+def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, banner: bool,
+           sock=None) -> None:
+    """One waitress server with its background work (log writer, failure email)."""
+    import logging
+    import signal
+
+    import waitress
+
+    from ..server import background, workers
+
+    # The provisioning-log writer and the failure-email worker run beside waitress.
+    # SIGTERM (systemd, docker stop) ends waitress like Ctrl-C does, so the log
+    # entries still queued are written before the process exits.
+    work = background.start(app, tenant_url(app, host, port), notify=notify)
+    if banner:
+        click.echo(work.describe())
+
+    def _stop_on_sigterm(_signum, _frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    where = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
+    logging.basicConfig()  # as waitress.serve does: its warnings and ours reach stderr
+    try:
+        server = waitress.create_server(
+            app, threads=threads, ident="scim-appliance",
+            # Flask answers oversize bodies with a SCIM 413; waitress's own cut-off
+            # only stops absurd uploads from being buffered at all.
+            max_request_body_size=app.config["MAX_CONTENT_LENGTH"] * 4, **where)
+        if sock is not None:
+            workers.balance_accepts(server)  # one of several workers on this socket
+        server.run()
+    finally:
+        work.stop()
+
+
