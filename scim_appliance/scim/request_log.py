@@ -4,7 +4,7 @@ App-level hooks rather than blueprint hooks: requests for unknown SCIM URLs (404
 methods (405) never reach the blueprint, and 401/403 are raised by the blueprint's own
 before_request, yet all of them must be logged and carry a request id. The hooks only
 collect facts (status, timings, the bodies Flask already holds); interpreting and
-storing them is the log writer's job, on its own thread (log_writer.py).
+storing them is the log writer's job, on its own thread (server/log_writer.py).
 
 Under TESTING the request waits until its entry is stored (the request's own session is
 closed first, so the writer's BEGIN IMMEDIATE cannot wait on it): tests then read the
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
 
@@ -24,41 +23,21 @@ from flask import Flask, Response, current_app, g, request
 
 from ..domain.clock import utcnow
 from ..domain.log.entries import RequestFacts
-from ..domain.notify.mailer import notifications_configured
-from ..server.log_writer import LogWriter
+from ..server.log_writer import log_writer
 from ..storage.extensions import db
 
 log = logging.getLogger(__name__)
 
-EXTENSION = "scim_provisioning_log"
 HEADER = "X-Request-Id"
 # A reverse proxy's id (nginx $request_id, a UUID) is kept so both logs correlate.
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 RESPONSE_BODY_LIMIT = 64 * 1024
-_lock = threading.Lock()
 
 
 def register_request_log(app: Flask) -> None:
     app.before_request(_start)
     app.after_request(_finish)
     app.teardown_request(_submit)
-
-
-def log_writer(app: Flask) -> LogWriter:
-    """The app's log writer, created on first use."""
-    writer = app.extensions.get(EXTENSION)
-    if writer is None:
-        with _lock:
-            writer = app.extensions.get(EXTENSION)
-            if writer is None:
-                with app.app_context():
-                    engine = db.engine
-                writer = LogWriter(engine, notify=notifications_configured(app.config),
-                                   retention_days=float(app.config.get("LOG_RETENTION_DAYS")
-                                                        or 0),
-                                   gather_seconds=0 if app.testing else 0.25)
-                app.extensions[EXTENSION] = writer
-    return writer
 
 
 def _is_scim(path: str) -> bool:

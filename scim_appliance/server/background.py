@@ -15,8 +15,8 @@ from flask import Flask
 from ..domain.log import store as log_store
 from ..domain.notify.mailer import SmtpSettings
 from ..domain.notify.notifier import Notifier
-from ..scim.request_log import log_writer
 from ..storage.extensions import db
+from .log_writer import log_writer
 
 log = logging.getLogger(__name__)
 

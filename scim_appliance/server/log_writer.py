@@ -25,19 +25,24 @@ import time
 from collections import deque
 from datetime import timedelta
 
+from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ..domain.clock import utcnow
 from ..domain.log import store as log_store
 from ..domain.log.entries import RequestFacts, describe
+from ..domain.notify.mailer import notifications_configured
 from ..storage.database import write_intent
+from ..storage.extensions import db
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
 QUEUE_LIMIT = 20_000
 PRUNE_EVERY = timedelta(hours=1)
+EXTENSION = "scim_provisioning_log"
+_create_lock = threading.Lock()
 
 
 class LogWriter:
@@ -135,3 +140,20 @@ class LogWriter:
             if removed:
                 log.info("pruned %d provisioning log entries older than %g days", removed,
                          self.retention_days)
+
+
+def log_writer(app: Flask) -> LogWriter:
+    """The app's log writer, created on first use."""
+    writer = app.extensions.get(EXTENSION)
+    if writer is None:
+        with _create_lock:
+            writer = app.extensions.get(EXTENSION)
+            if writer is None:
+                with app.app_context():
+                    engine = db.engine
+                writer = LogWriter(engine, notify=notifications_configured(app.config),
+                                   retention_days=float(app.config.get("LOG_RETENTION_DAYS")
+                                                        or 0),
+                                   gather_seconds=0 if app.testing else 0.25)
+                app.extensions[EXTENSION] = writer
+    return writer

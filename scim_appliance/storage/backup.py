@@ -10,12 +10,10 @@ own tools, so for them the caller gets the instruction to give the operator.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-
-from ..domain.clock import utcnow
 
 
 class BackupUnsupported(Exception):
@@ -41,7 +39,7 @@ def backup_database(engine: Engine, directory: str | Path, label: str,
             f"no automatic backup for a {engine.dialect.name} database: back it up with "
             "its own tool first (PostgreSQL: pg_dump -Fc -f scim-appliance.dump "
             "<database>), then run again with --no-backup")
-    stamp = (now or utcnow()).strftime("%Y%m%dT%H%M%S.%fZ")  # two runs in a second
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")  # two runs in a second
     target = Path(directory) / f"{source.stem}-{label}-{stamp}.db"
     target.parent.mkdir(parents=True, exist_ok=True)
     src = sqlite3.connect(source, timeout=30)
