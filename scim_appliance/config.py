@@ -25,7 +25,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     # Largest page a list or search returns (ServiceProviderConfig filter.maxResults).
     "SCIM_MAX_RESULTS": 1000,
-    # Name rules (domain/names.py): the preset whose character rules names must meet
+    # Name rules (domain/names/rules.py): the preset whose character rules names must meet
     # downstream (cloudsso, cloudsso-ram, aws-identity-center, none), and whether a
     # breaking name is sanitised into a derived name or refused with 400 (reject).
     "NAME_RULES_PRESET": "cloudsso",
@@ -38,7 +38,7 @@ DEFAULTS = {
     # Provisioning log (scim/request_log.py): entries older than this many days are
     # pruned (failures not yet mailed are kept); 0 keeps everything.
     "LOG_RETENTION_DAYS": 30,
-    # Failure email (domain/notifier.py): off until SMTP_HOST and NOTIFY_TO are set.
+    # Failure email (domain/notify/notifier.py): off until SMTP_HOST and NOTIFY_TO are set.
     "SMTP_HOST": None,
     # Default by SMTP_SECURITY: 25 (none), 587 (starttls), 465 (ssl).
     "SMTP_PORT": None,

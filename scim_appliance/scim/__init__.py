@@ -1,4 +1,6 @@
-"""HTTP layer for SCIM: blueprint registration under /scim and /scim/v2."""
+"""The SCIM HTTP edge: the blueprint under /scim and /scim/v2, auth, content types, error
+rendering and thin routes over `domain`. It never imports `cli`, `server` or a console.
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 @bp.before_request
 def _authenticate():
-    # Writers open their session transaction with BEGIN IMMEDIATE (database.py);
+    # Writers open their session transaction with BEGIN IMMEDIATE (storage/database.py);
     # POST .search is a query.
     writes = request.method in WRITE_METHODS and not request.path.endswith("/.search")
     g.write_intent_token = set_write_intent(writes)

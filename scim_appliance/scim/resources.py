@@ -21,7 +21,7 @@ def projection(rtype: ResourceType):
 
 
 def name_rules():
-    """The configured name rules (domain/name_rules.py; issue 4)."""
+    """The configured name rules (domain/names/policy.py; issue 4)."""
     return rules_from_config(current_app.config)
 
 

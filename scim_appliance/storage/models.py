@@ -43,7 +43,7 @@ class User(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # `scim` for users Entra created, `local` for those that existed before.
     source: Mapped[str] = mapped_column(String(16), default="scim")
-    # The userName as valid downstream under the name rules (domain/names.py): derived
+    # The userName as valid downstream under the name rules (domain/names/rules.py): derived
     # once, never changed (CloudSSO cannot rename users); `_key` is what uniqueness
     # compares (casefolded for every built-in preset).
     sanitized_user_name: Mapped[str | None] = mapped_column(Text)
@@ -148,7 +148,7 @@ class NotificationDigest(Base):
 
 
 class NameAdjustment(Base):
-    """One name the appliance changed on its way downstream (domain/derived_names.py).
+    """One name the appliance changed on its way downstream (domain/names/derived.py).
 
     An audit trail, so no foreign key: the record outlives the user or group.
     """

@@ -3,7 +3,7 @@
 Deployments had users before SCIM. `import_users` creates them from a CSV file through
 the same `create_user` / `create_group` / `patch_group` calls as the API, so
 validation and the name rules apply exactly as for Entra, and marks them `local`:
-when Entra later POSTs the same userName it adopts the account (domain/users.py)
+when Entra later POSTs the same userName it adopts the account (domain/resources/users.py)
 instead of failing on a duplicate.
 
 An import is all or nothing: every row runs in its own savepoint so that one bad row

@@ -170,7 +170,7 @@ def plan_revert(session: Session, rows: Sequence[UndoRow]) -> tuple[list[Change]
 
 def restoring_rules(rules: NameRules) -> NameRules:
     """Rules for a revert: restore the old names exactly, even names the rules would
-    refuse today (the derived name is kept either way, derived_names.py)."""
+    refuse today (the derived name is kept either way, names/derived.py)."""
     return dataclasses.replace(rules, user=FieldPolicy(rules.user.rule, "sanitize"))
 
 

@@ -14,7 +14,7 @@ its userName becomes and why, or why it stays:
 
 A change is refused (status `conflict`, the user is left alone) when two users would
 get the same new userName, when another user already has it, or when it breaks the
-active name rules judged as in reject mode (domain/names.py). The plan is computed
+active name rules judged as in reject mode (domain/names/rules.py). The plan is computed
 from the database as it is, so a run after an interrupted one finds the users already
 converted (`done`) and plans only the rest: the migration is resumable and
 idempotent. Pure functions plus one read; applying is userid_apply.py.
@@ -60,7 +60,7 @@ class MigrationOptions:
     rename_domains: tuple[tuple[str, str], ...] = ()
     include_emails: bool = False
     # Convert names that break the rules when the mode is sanitize: the user keeps its
-    # derived name downstream either way (derived_names.py), and Entra would send the
+    # derived name downstream either way (names/derived.py), and Entra would send the
     # same name. Off by default: the issue asks for such names to be refused.
     allow_sanitized: bool = False
     sources: tuple[str, ...] = ("scim", "local")

@@ -6,7 +6,7 @@ every few seconds and `scim-appliance notify flush` calls it once with `force`.
 Exactly once. Failures are rows in `provisioning_log` with `notify_pending` set, written
 before any email is tried. A digest claims them (clears the flag, sets `digest_id`) in
 one transaction at the *commit point* of the SMTP conversation: after the server said
-354 to DATA, before the terminating dot (domain/mailer.py). So:
+354 to DATA, before the terminating dot (domain/notify/mailer.py). So:
 
 - failure before the commit point (server down, TLS, login, recipients refused):
   nothing claimed, nothing delivered; retried with back-off;

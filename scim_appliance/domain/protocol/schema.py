@@ -255,7 +255,7 @@ ENTERPRISE_SCHEMA = SchemaDef(ENTERPRISE_USER, "EnterpriseUser", "Enterprise Use
 GROUP_SCHEMA = SchemaDef(CORE_GROUP, "Group", "Group", _with_schema(_GROUP_ATTRS, CORE_GROUP))
 
 # The appliance's own extension: read-only facts the appliance derives (issue 4: the
-# names valid downstream, domain/names.py) and who manages the resource (issue 6).
+# names valid downstream, domain/names/rules.py) and who manages the resource (issue 6).
 # Rendered from columns, never stored in `data`; validation ignores client values for
 # them and PATCH refuses them (RFC 7643 §2.2 mutability).
 # `scim` once Entra created or adopted it; `local` for accounts that existed before

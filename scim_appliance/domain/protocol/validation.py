@@ -43,7 +43,7 @@ class ScimBoolean(fields.Field):
         raise ValidationError(f"must be a boolean (true or false), not {_json_type(value)}")
 
 
-# Integers are stored as 64-bit by PostgreSQL and by orjson (extensions.py); a larger
+# Integers are stored as 64-bit by PostgreSQL and by orjson (storage/extensions.py); a larger
 # one would otherwise come back as a float.
 INT64 = range(-(2 ** 63), 2 ** 63)
 

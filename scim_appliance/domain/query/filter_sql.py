@@ -5,7 +5,7 @@ tested. `filters.matches` is the reference semantics and the clauses built here
 agree with it row for row (the tests check this with generated filters), with one
 known difference on odd data (see `_compare_elements`).
 
-Where a resource's attributes live (see models.py):
+Where a resource's attributes live (see storage/models.py):
 
 * a few attributes have indexed columns (`id`, `userName`, `externalId`,
   `active`, group `displayName`, `meta.created`, `meta.lastModified`); filters on

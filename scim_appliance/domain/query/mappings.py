@@ -1,6 +1,6 @@
 """Where each resource's attributes are stored, for the SQL translation of filters.
 
-A few attributes have indexed columns (see models.py), `groups` / `members` are rows
+A few attributes have indexed columns (see storage/models.py), `groups` / `members` are rows
 of `memberships`, and everything else lives in the `data` JSON document.
 """
 

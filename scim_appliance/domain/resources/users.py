@@ -194,7 +194,7 @@ def rename_user(session: Session, user: User, user_name: str, *,
                 rules: NameRules | None = None) -> User:
     """Change only the userName (the userid migration, issue 6), with a PATCH's checks
     and bookkeeping: uniqueness, version and lastModified; the derived name is kept
-    (derived_names.py). The source is left as it is."""
+    (names/derived.py). The source is left as it is."""
     if not isinstance(user_name, str) or not user_name.strip():
         raise InvalidValue("userName must be a non-empty string")
     return _write(session, user, {**user.data, "userName": user_name}, rules)
