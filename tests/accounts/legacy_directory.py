@@ -3,7 +3,7 @@
 `legacy_users(n)` describes n users covering every case of the userid migration;
 `insert_users` writes them with one multi-row INSERT per chunk and the same column
 semantics as `users.create_user` (lower-cased `user_name_ci`, the derived name from
-domain/names.py), because creating thousands through the domain function takes
+domain/names/rules.py), because creating thousands through the domain function takes
 seconds per test.
 """
 

@@ -1,4 +1,4 @@
-"""Name rules (domain/names.py): the test vectors of the research notes and the rest.
+"""Name rules (domain/names/rules.py): the test vectors of the research notes and the rest.
 
 The notes are `cloudsso-names.md` (in the shared docs folder); §7 lists the vectors
 for preset `cloudsso` with default options, §6.2 the pipeline, §6.4 collisions.

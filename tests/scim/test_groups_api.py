@@ -20,7 +20,7 @@ def test_entra_create_with_the_microsoft_marker_schema(scim):
     resp = scim.post("/scim/Groups", load_fixture("entra-create-group.json"))
     assert resp.status_code == 201
     body = resp.get_json()
-    # The appliance extension carries the derived name (issue 4, domain/names.py).
+    # The appliance extension carries the derived name (issue 4, domain/names/rules.py).
     assert body["schemas"] == [GROUP, "urn:scim-appliance:schemas:extension:appliance:2.0:Group"]
     assert body["displayName"] == "Sales"
     assert body["externalId"] == "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"

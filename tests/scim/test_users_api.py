@@ -23,7 +23,7 @@ def test_create_returns_201_with_location_etag_and_values_exactly_as_sent(scim):
     assert resp.mimetype == "application/scim+json"
     assert resp.headers["Location"] == f"http://localhost/scim/Users/{body['id']}"
     assert resp.headers["ETag"] == body["meta"]["version"]
-    # The appliance extension carries the derived name (issue 4, domain/names.py).
+    # The appliance extension carries the derived name (issue 4, domain/names/rules.py).
     assert body["schemas"] == [CORE, ENTERPRISE,
                                "urn:scim-appliance:schemas:extension:appliance:2.0:User"]
     for key in ("externalId", "userName", "displayName", "title", "preferredLanguage",

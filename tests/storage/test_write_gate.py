@@ -1,4 +1,4 @@
-"""Writers in one process queue on the write gate (database.py), not in SQLite's
+"""Writers in one process queue on the write gate (storage/database.py), not in SQLite's
 sleeping busy handler, and every write gives the gate back."""
 
 from __future__ import annotations
