@@ -10,6 +10,7 @@ import pytest
 
 from scim_appliance import create_app
 from scim_appliance.domain.access import appliance
+from scim_appliance.storage import migrations
 from scim_appliance.storage.extensions import db
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,7 +38,11 @@ def app(tmp_path):
     with app.app_context():
         if OTHER_DATABASE:
             db.drop_all()
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}")
         db.create_all()
+        with db.engine.begin() as connection:  # what the migrations make (test_migrations)
+            migrations.stamp_head(connection)
         appliance.set_sync(db.session, True)
         db.session.commit()
     yield app

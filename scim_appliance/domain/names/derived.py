@@ -10,6 +10,7 @@ to a name is written to `name_adjustments`. Nothing here commits.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select
@@ -19,7 +20,7 @@ from ...storage.models import Group, NameAdjustment, User
 from ..clock import utcnow
 from ..protocol.errors import InvalidValue, Uniqueness
 from ..query.direct_reads import Prepared, Reads
-from .policy import FieldPolicy
+from .policy import FieldPolicy, NameRules
 from .rules import normalize, reject_detail, resolve, sanitize, violation
 
 
@@ -129,3 +130,30 @@ def list_adjustments(session: Session, limit: int | None = 100) -> list[NameAdju
     if limit:
         query = query.limit(limit)
     return list(session.execute(query).scalars())
+
+
+def backfill(session: Session, rules: NameRules, batch: int = 500) -> int:
+    """Derive the names of users and groups stored before the name rules existed.
+
+    Oldest first, so when two old names sanitise alike the first one created keeps the
+    plain name, as it would have had the rules been there. Sanitize mode whatever the
+    configured mode: the objects are already stored, and refusing them now would only
+    strand them. Returns how many objects got a name.
+    """
+    done = 0
+    for model, assign, policy in ((User, assign_user_name, rules.user),
+                                  (Group, assign_group_name, rules.group)):
+        policy = dataclasses.replace(policy, mode="sanitize")
+        column = (model.sanitized_user_name if model is User
+                  else model.sanitized_display_name)
+        while True:
+            rows = list(session.execute(
+                select(model).where(column.is_(None))
+                .order_by(model.created, model.id).limit(batch)).scalars())
+            if not rows:
+                break
+            for row in rows:
+                assign(session, row, policy)
+            session.flush()
+            done += len(rows)
+    return done
