@@ -19,6 +19,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/scim-appliance init
+	$(BIN)/scim-appliance db upgrade
 	SCIM_APPLIANCE_HOST=$(HOST) SCIM_APPLIANCE_PORT=$(PORT) $(BIN)/scim-appliance token issue --if-missing
 	$(BIN)/scim-appliance sync enable
 	$(BIN)/scim-appliance serve --host $(HOST) --port $(PORT)

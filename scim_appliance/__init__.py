@@ -12,6 +12,8 @@ from .config import DEFAULTS
 from .storage import database  # noqa: F401  (registers the SQLite connection settings)
 from .storage.extensions import db
 
+__version__ = "0.2.0"  # the one place; setup.cfg reads it
+
 INSTANCE_ENV = "SCIM_APPLIANCE_INSTANCE_PATH"
 DB_FILENAME = "scim-appliance.db"
 

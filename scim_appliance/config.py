@@ -35,6 +35,10 @@ DEFAULTS = {
     # User attributes a user must carry, e.g. ["emails"]; one missing is a 400 that
     # names the Entra mapping to add.
     "REQUIRED_USER_ATTRIBUTES": [],
+    # Backups the appliance takes itself (before `db upgrade`, a user ID migration or a
+    # restore) kept in instance/backups/; older ones are deleted. 0 keeps every one.
+    # Backups taken with `scim-appliance backup` are never deleted.
+    "BACKUP_KEEP": 10,
     # Provisioning log (scim/request_log.py): entries older than this many days are
     # pruned (failures not yet mailed are kept); 0 keeps everything.
     "LOG_RETENTION_DAYS": 30,

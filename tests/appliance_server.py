@@ -38,6 +38,10 @@ class RunningAppliance:
         self.cli("init")
         self.token = self.cli("token", "issue").splitlines()[-1]
         self.cli("sync", "enable")
+        return self.serve()
+
+    def serve(self):
+        """Start `serve` on the instance as it is (no init, no new token)."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scim_appliance", "serve", "--port", str(self.port)],
             env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

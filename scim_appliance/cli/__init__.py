@@ -10,12 +10,14 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from .. import __version__
+
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
-    from . import accounts, instance, log, migrate, names, serve
+    from . import accounts, database, instance, log, migrate, names, serve
 
-    for command in (*instance.COMMANDS, serve.serve_command):
+    for command in (*instance.COMMANDS, *database.COMMANDS, serve.serve_command):
         app.cli.add_command(command)
     for module in (names, log, accounts, migrate):
         module.register(app)
@@ -29,5 +31,7 @@ def _create_app():
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False, set_debug_flag=False)
+@click.version_option(__version__, "--version", prog_name="scim-appliance",
+                      message="%(prog)s %(version)s")
 def main():
     """scim-appliance: a SCIM 2.0 endpoint for Microsoft Entra ID provisioning."""

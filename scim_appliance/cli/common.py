@@ -6,13 +6,15 @@ Command modules import from here and never from one another.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..domain.clock import to_rfc3339
+from ..storage import backup as backups
+from ..storage import migrations
 from ..storage.database import write_intent
 from ..storage.extensions import db
 
@@ -29,6 +31,8 @@ def one_line_errors(func):
                 return func(*args, **kwargs)
         except click.ClickException:
             raise
+        except (migrations.SchemaError, backups.BackupError, backups.BackupUnsupported) as exc:
+            raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(
                 f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
@@ -39,12 +43,27 @@ def one_line_errors(func):
 
 
 def ready() -> None:
-    """Refuse to work on an instance that `init` has not prepared."""
+    """Refuse to work on an instance that `init` has not prepared, or whose schema is not
+    this release's (`db upgrade` brings it there)."""
     if not current_app.config.get("SECRET_KEY"):
         raise click.ClickException("no SECRET_KEY configured; run 'scim-appliance init' first")
-    if not inspect(db.engine).has_table("appliance_state"):
+    state = migrations.engine_status(db.engine)
+    if state.shape == migrations.EMPTY:
         raise click.ClickException("the database is not initialised; run 'scim-appliance "
                                    "init' first")
+    if not state.at_head:
+        raise click.ClickException(f"the database schema is {state.describe()}")
+
+
+def backup_folder(app: Flask) -> Path:
+    """Where the appliance keeps the backups it takes: instance/backups/."""
+    return Path(app.instance_path) / backups.BACKUP_DIR
+
+
+def automatic_backup(app: Flask, reason: str) -> Path:
+    """A backup before the appliance changes the database itself (BACKUP_KEEP kept)."""
+    return backups.automatic_backup(db.engine, backup_folder(app), reason,
+                                    int(app.config.get("BACKUP_KEEP") or 0))
 
 
 def tenant_url(app: Flask, host: str | None = None, port: int | None = None) -> str:

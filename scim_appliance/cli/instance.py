@@ -11,6 +11,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..domain.access import appliance
+from ..storage import backup as backups
+from ..storage import migrations
 from ..storage.extensions import db
 from .common import one_line_errors, ready, tenant_url, when
 
@@ -28,23 +30,27 @@ def _write_instance_config(path: str) -> str:
     return secret_key
 
 
-def _make_private(instance_path: str, sqlite_file: str | None) -> None:
-    """The instance holds the token hash, the SECRET_KEY and people's data: owner only.
-
-    SQLite creates its -wal and -shm files with the database file's permissions.
-    """
-    os.chmod(instance_path, 0o700)
-    if sqlite_file and os.path.exists(sqlite_file):
-        os.chmod(sqlite_file, 0o600)
+def _create_private_database(engine) -> None:
+    """Create the SQLite file owner-only before SQLite opens it: it holds the token hash
+    and people's data, and SQLite gives its -wal and -shm files the same mode."""
+    path = backups.sqlite_path(engine)
+    if path is not None and not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 @click.command("init")
 @with_appcontext
 @one_line_errors
 def init_command():
-    """Create the instance folder, its config and the database (idempotent)."""
+    """Create the instance folder, its config and the database (idempotent).
+
+    A new database is built by running every schema revision; an existing one is left
+    as it is (`scim-appliance db upgrade` brings an older one to this release).
+    """
     app = current_app
     os.makedirs(app.instance_path, exist_ok=True)
+    os.chmod(app.instance_path, 0o700)  # it may predate init (a checkout's instance/)
     config_path = os.path.join(app.instance_path, "config.py")
     if not os.path.exists(config_path):
         key = _write_instance_config(config_path)
@@ -53,11 +59,16 @@ def init_command():
         click.echo(f"Wrote {config_path} with a new SECRET_KEY.")
     elif not app.config.get("SECRET_KEY"):
         raise click.ClickException(f"{config_path} exists but sets no SECRET_KEY")
-    db.create_all()
-    appliance.get_state(db.session)
-    db.session.commit()
-    _make_private(app.instance_path, db.engine.url.database
-                  if db.engine.url.get_backend_name() == "sqlite" else None)
+    _create_private_database(db.engine)
+    state = migrations.engine_status(db.engine)
+    if state.shape == migrations.EMPTY:
+        state = migrations.upgrade(db.engine).after
+        click.echo(f"Created the database schema at revision {state.current}.")
+    if state.at_head:
+        appliance.get_state(db.session)
+        db.session.commit()
+    else:
+        click.echo(f"The database schema is {state.describe()}.")
     click.echo(f"Instance: {app.instance_path}")
     click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
 

@@ -154,7 +154,6 @@ def notify_flush():
     """Mail the failures waiting for the next digest now."""
     settings = _settings()
     ready()
-    log_store.ensure_tables(db.engine)
     notifier = Notifier(db.engine, settings, instance=tenant_url(current_app),
                         window_seconds=float(current_app.config["NOTIFY_DIGEST_SECONDS"]))
     outcome = notifier.run_once(force=True)

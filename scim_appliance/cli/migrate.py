@@ -49,9 +49,9 @@ from ..domain.accounts.userid_migration import (
 )
 from ..domain.clock import utcnow
 from ..domain.names.policy import rules_from_config
-from ..storage.backup import BackupUnsupported, backup_database
+from ..storage.backup import BEFORE_USERID_MIGRATION, BEFORE_USERID_REVERT, BackupUnsupported
 from ..storage.extensions import db
-from .common import one_line_errors, ready
+from .common import automatic_backup, one_line_errors, ready
 
 UNDO_NAME = "userid-migration-undo.csv"
 
@@ -79,12 +79,12 @@ def _write_plan(plan: Plan, path: Path) -> None:
     click.echo(f"Plan written to {path}")
 
 
-def _backup(no_backup: bool, label: str = "before-userid-migration") -> None:
+def _backup(no_backup: bool, reason: str = BEFORE_USERID_MIGRATION) -> None:
     if no_backup:
         click.echo("No backup taken (--no-backup).")
         return
     try:
-        path = backup_database(db.engine, current_app.instance_path, label)
+        path = automatic_backup(current_app, reason)
     except BackupUnsupported as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Backup: {path}")
@@ -236,7 +236,7 @@ def _revert(path: Path, rules, do_apply, batch_size, pause, no_backup, strict) -
         click.echo("Dry run: nothing was changed. Run again with --apply to revert.")
         return
     if changes:
-        _backup(no_backup, "before-userid-revert")
+        _backup(no_backup, BEFORE_USERID_REVERT)
     report = apply_changes(db.engine, changes, rules=restoring_rules(rules),
                            run=_run_id("revert-userids"), operation="revert-userids",
                            batch_size=batch_size, pause=pause,

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ..domain.access import appliance
+from ..server.serve_lock import ServeLock
 from ..storage.extensions import db
 from .common import one_line_errors, ready, tenant_url
 
@@ -27,6 +28,10 @@ def serve_command(host, port, threads, processes):
 
     ready()
     app = current_app._get_current_object()
+    lock = ServeLock(app.instance_path)  # held until this process and its workers exit
+    if not lock.hold_shared():
+        raise click.ClickException(f"a restore or upgrade is running on {app.instance_path}; "
+                                   "start the appliance once it has finished")
     host = host or app.config["HOST"]
     port = port or app.config["PORT"]
     threads = threads or app.config["THREADS"]
@@ -37,7 +42,7 @@ def serve_command(host, port, threads, processes):
     if processes == 1:
         _serve(app, host, port, threads, notify=True, banner=True)
         return
-    background.prepare(app)  # tables first: the workers must not race to create them
+    background.prepare(app)  # a bad SMTP setting stops serve before it forks
     sock = workers.listening_socket(host, port)
     db.engine.dispose()  # no pooled connection may cross the fork
     click.echo(f"{processes} worker processes, {threads} threads each")

@@ -12,7 +12,6 @@ import threading
 
 from flask import Flask
 
-from ..domain.log import store as log_store
 from ..domain.notify.mailer import SmtpSettings
 from ..domain.notify.notifier import Notifier
 from ..storage.extensions import db
@@ -65,12 +64,8 @@ class Background:
 
 
 def prepare(app: Flask) -> SmtpSettings | None:
-    """Create the log tables in a database initialised before they existed, and read
-    the SMTP settings (ValueError when bad), before any worker process starts."""
-    settings = SmtpSettings.from_config(app.config)
-    with app.app_context():
-        log_store.ensure_tables(db.engine)
-    return settings
+    """Read the SMTP settings (ValueError when bad) before any worker process starts."""
+    return SmtpSettings.from_config(app.config)
 
 
 def start(app: Flask, instance: str, notify: bool = True) -> Background:

@@ -65,7 +65,6 @@ class LogWriter:
         # out the gather interval.
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._tables_checked = False
         self._pruned_at = None
 
     def submit(self, facts: RequestFacts) -> None:
@@ -126,9 +125,6 @@ class LogWriter:
                 self._done += len(batch)
 
     def _write(self, batch: list[RequestFacts]) -> None:
-        if not self._tables_checked:
-            log_store.ensure_tables(self.engine)
-            self._tables_checked = True
         entries = [describe(facts) for facts in batch]
         with write_intent(), Session(self.engine) as session, session.begin():
             log_store.record_entries(session, entries, notify=self.notify)

@@ -204,7 +204,7 @@ def test_apply_then_revert_restores_the_original_ids_exactly(app, directory, cli
     assert sum(v == 2 for v in versions.values()) == convert
     assert logged == convert
     # the backup is the database as it was
-    backup, = Path(app.instance_path).glob("*-before-userid-migration-*.db")
+    backup, = (Path(app.instance_path) / "backups").glob("*-before-userid-migration-*.db")
     with sqlite3.connect(backup) as conn:
         names = dict(conn.execute("SELECT id, user_name FROM users"))
     assert names == {i: v[0] for i, v in before.items()}

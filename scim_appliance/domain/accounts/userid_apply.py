@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -212,8 +212,6 @@ def apply_changes(engine: Engine, changes: Sequence[Change], *, rules: NameRules
     """
     if batch_size < 1:
         raise ValueError("the batch size must be at least 1")
-    if not inspect(engine).has_table("provisioning_log"):
-        log_store.ensure_tables(engine)
     report = ApplyReport()
     started = time.perf_counter()
     total = len(changes)

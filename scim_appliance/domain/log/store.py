@@ -11,10 +11,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ...storage.models import Base, Group, NotificationDigest, ProvisioningLogEntry, User
+from ...storage.models import Group, NotificationDigest, ProvisioningLogEntry, User
 from .entries import Entry
 from .failure_kinds import TOKEN
 
@@ -25,12 +24,6 @@ TOKEN_WINDOW = timedelta(hours=1)
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.I)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def ensure_tables(engine: Engine) -> None:
-    """Create the log tables in a database initialised before they existed."""
-    Base.metadata.create_all(engine, tables=[ProvisioningLogEntry.__table__,
-                                             NotificationDigest.__table__])
 
 
 _INSERT_ENTRIES = insert(ProvisioningLogEntry.__table__)
