@@ -41,6 +41,10 @@ def _authenticate():
     try:
         result = appliance.authenticate(reads, current_app.config["SECRET_KEY"],
                                         request.headers.get("Authorization"))
+    except appliance.TokenRefused as refused:
+        # Why, for the provisioning log (the answer is the same for every reason).
+        g.auth_failure = refused.reason
+        raise
     finally:
         if writes:
             reads.close()
