@@ -68,11 +68,15 @@ def test_a_body_over_the_limit_is_refused_with_a_scim_413_before_it_is_read(serv
 
 
 def test_a_chunked_body_over_the_limit_is_a_scim_413(server):
-    chunk = b"x" * 8192
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(LIMIT // 8192 + 1))
+    # waitress counts the chunk framing too. The body sent ends exactly where waitress
+    # stops reading (LIMIT + 1 bytes): data left unread would turn its close into a
+    # reset that can swallow the answer.
+    size = LIMIT + 1 - len(b"fff9\r\n\r\n")
+    chunk = b"%x\r\n" % size + b"x" * size + b"\r\n"
+    assert len(chunk) == LIMIT + 1
     request = _head("POST", "/scim/Users", f"Authorization: Bearer {server.token}",
                     "Content-Type: application/scim+json", "Transfer-Encoding: chunked")
-    scim_error(exchange(server, request + chunks + b"0\r\n\r\n"), 413)
+    scim_error(exchange(server, request + chunk), 413)
 
 
 def test_a_body_at_the_limit_reaches_the_appliance(server):
@@ -87,8 +91,12 @@ def test_a_body_at_the_limit_reaches_the_appliance(server):
 
 
 def test_oversize_headers_are_a_scim_431(server):
-    request = _head("GET", "/scim/Users", f"Authorization: Bearer {server.token}",
-                    "X-Padding: " + "p" * 70000)
+    from scim_appliance.server.http_server import MAX_HEADER_BYTES
+
+    # Exactly the limit, unterminated: waitress refuses once it has read it all.
+    start = _head("GET", "/scim/Users", f"Authorization: Bearer {server.token}")[:-2]
+    request = start + b"X-Padding: " + b"p" * (MAX_HEADER_BYTES - len(start) - 11)
+    assert len(request) == MAX_HEADER_BYTES
     scim_error(exchange(server, request), 431)
 
 
