@@ -2,19 +2,25 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
+# Every package run and test use, pinned with its hashes (setup.cfg's runtime and dev
+# requirements, their dependencies, pip and the build backend); `make constraints`
+# regenerates it.
+CONSTRAINTS := constraints.txt
 
-.PHONY: run test lint pytest bench clean
+.PHONY: run test lint pytest bench clean constraints
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+# One environment for run and test: exactly the pinned versions, every file checked
+# against its hash, then the appliance itself without dependencies (so nothing
+# unpinned is fetched, not even the build backend). `pip check` stops here when
+# setup.cfg names a package constraints.txt lacks: run `make constraints`.
+$(VENV)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
-
-$(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP) install --quiet --require-hashes -r $(CONSTRAINTS)
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(PIP) check
 	touch $@
 
 run: $(VENV)/.installed
@@ -24,17 +30,29 @@ run: $(VENV)/.installed
 	$(BIN)/scim-appliance sync enable
 	$(BIN)/scim-appliance serve --host $(HOST) --port $(PORT)
 
-lint: $(VENV)/.installed-dev
+lint: $(VENV)/.installed
 	$(BIN)/ruff check scim_appliance tests scripts
 
-pytest: $(VENV)/.installed-dev
+pytest: $(VENV)/.installed
 	$(BIN)/pytest
 
 test: lint pytest
 
 # The provisioning benchmark (scripts/bench.py); BENCH_ARGS="--users 100000 --scale 1000,100000"
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# Regenerate constraints.txt from setup.cfg with pip-tools (a dev requirement), for
+# Python 3.11; the hashes cover every file of each pinned release, so Linux x86_64
+# installs match. Pins that still satisfy setup.cfg are kept;
+# CONSTRAINTS_ARGS=--upgrade moves every one to the newest release,
+# CONSTRAINTS_ARGS="--upgrade-package NAME" one of them.
+constraints:
+	test -x $(BIN)/pip-compile || { $(PYTHON) -m venv $(VENV) && \
+	    $(PIP) install --quiet --require-hashes -r $(CONSTRAINTS); }
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps \
+	    --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	    $(CONSTRAINTS_ARGS) --output-file $(CONSTRAINTS) setup.cfg
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

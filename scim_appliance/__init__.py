@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, Response
 from flask.sessions import SessionInterface
 from sqlalchemy.engine import make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import DEFAULTS
 from .storage import database  # noqa: F401  (registers the SQLite connection settings)
@@ -46,6 +47,36 @@ def _pool_options(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def _proxies_and_hosts(app: Flask) -> None:
+    """TRUSTED_PROXIES and TRUSTED_HOSTS (README, "Behind a reverse proxy").
+
+    ProxyFix takes the client address, scheme and host from the last TRUSTED_PROXIES
+    entries of X-Forwarded-For/-Proto/-Host, the ones the appliance's own proxies
+    appended; what a client wrote there itself sits further left and is ignored. Off
+    (0) the headers are ignored altogether. X-Forwarded-Port and -Prefix are never
+    taken: nginx does not send them by default, so a client could. TRUSTED_HOSTS is
+    Flask's own setting; the environment gives it as one string, split here.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops < 0:
+        raise ValueError("TRUSTED_PROXIES must be 0 or the number of proxies in front")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    hosts = app.config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):
+        app.config["TRUSTED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]
+
+
+def _safe_headers(response: Response) -> Response:
+    """Every answer: never sniffed as another type, never stored by a cache (a SCIM
+    body carries personal data; RFC 9111 §5.2.2.5). A view that sets its own
+    Cache-Control keeps it. waitress's own error answers carry the same
+    (server/http_server.py)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: defaults, then instance/config.py, then the environment."""
     instance_path = os.environ.get(INSTANCE_ENV) or None
@@ -62,6 +93,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         path = os.path.join(app.instance_path, DB_FILENAME)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     _pool_options(app)
+    _proxies_and_hosts(app)
+    app.after_request(_safe_headers)
     app.session_interface = _NoSessions()
     app.json.sort_keys = False
     app.json.ensure_ascii = False

@@ -11,17 +11,30 @@ DEFAULTS = {
     # Defaults to a SQLite file in the instance folder (set in create_app).
     "SQLALCHEMY_DATABASE_URI": None,
     # Public base URL (e.g. https://scim.example.com) when behind a reverse proxy; used
-    # for `meta.location` and the Tenant URL printed by `scim-appliance endpoint`.
+    # for `meta.location`, `Location` and the Tenant URL printed by `scim-appliance
+    # endpoint`. Without it (or TRUSTED_HOSTS) `serve` binds only to loopback.
     "PUBLIC_URL": None,
+    # Host names the appliance answers to (Flask's setting: a list; ".example.com"
+    # matches subdomains); any other Host header gets 400. Empty: any host.
+    "TRUSTED_HOSTS": None,
+    # How many reverse proxies in front of the appliance set X-Forwarded-For, -Proto
+    # and -Host (werkzeug's ProxyFix takes that many hops from the right); 0 ignores
+    # those headers.
+    "TRUSTED_PROXIES": 0,
     # Where `serve` binds.
     "HOST": "127.0.0.1",
     "PORT": 8080,
     "THREADS": 8,
+    # waitress: open connections per process, beyond which it stops accepting; and
+    # seconds a connection may sit idle before it is closed (longer than a reverse
+    # proxy's idle timeout, so the proxy closes first; nginx's upstream default is 60).
+    "CONNECTION_LIMIT": 100,
+    "CHANNEL_TIMEOUT": 180,
     # waitress processes sharing the port (scim_appliance/server/workers.py); 0 = one per CPU,
     # at most 4. Each holds its own connections and caches (about 70-90 MB).
     "PROCESSES": 0,
-    # Largest accepted request body in bytes (413 above it). A PATCH adding 10,000
-    # members is about 0.6 MB.
+    # Largest accepted request body in bytes (413 above it; waitress refuses a larger
+    # one before reading it). A PATCH adding 10,000 members is about 0.6 MB.
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     # Largest page a list or search returns (ServiceProviderConfig filter.maxResults).
     "SCIM_MAX_RESULTS": 1000,
@@ -49,6 +62,9 @@ DEFAULTS = {
     "SMTP_SECURITY": "starttls",
     "SMTP_USERNAME": None,
     "SMTP_PASSWORD": None,
+    # With SMTP_SECURITY none the password would cross the network in clear: the login
+    # is refused unless this is set (e.g. a relay on the same host).
+    "SMTP_ALLOW_PLAINTEXT_LOGIN": False,
     # A PEM file of CAs to trust for the SMTP server's certificate (default: the system's).
     "SMTP_CA_FILE": None,
     "SMTP_TIMEOUT": 30,

@@ -32,7 +32,8 @@ def serve_command(host, port, threads, processes):
     if not lock.hold_shared():
         raise click.ClickException(f"a restore or upgrade is running on {app.instance_path}; "
                                    "start the appliance once it has finished")
-    host = host or app.config["HOST"]
+    host = app.config["HOST"] if host is None else host
+    check_exposure(app.config, host)
     port = port or app.config["PORT"]
     threads = threads or app.config["THREADS"]
     processes = _process_count(app.config["PROCESSES"] if processes is None else processes)
@@ -54,6 +55,25 @@ def serve_command(host, port, threads, processes):
     raise SystemExit(workers.run_workers(processes, serve_one))
 
 
+def check_exposure(config, host: str) -> None:
+    """Refuse a bind others can reach while links would be built from the Host header.
+
+    Without PUBLIC_URL, `meta.location` and `Location` repeat the request's Host, so a
+    client could make the appliance hand out links to a host of its choosing. On
+    loopback only a local reverse proxy (which sets Host) or `make run` reaches it.
+    """
+    if config.get("PUBLIC_URL") or config.get("TRUSTED_HOSTS"):
+        return
+    from ..server.http_server import is_loopback
+
+    if not is_loopback(host):
+        raise click.ClickException(
+            f"HOST {host!r} is not a loopback address: set PUBLIC_URL to the URL Entra "
+            "uses (e.g. https://scim.example.com), or TRUSTED_HOSTS to the host names "
+            "clients may send; without either, a client's Host header would be repeated "
+            "in meta.location and Location")
+
+
 def _process_count(value) -> int:
     count = int(value or 0)
     if count <= 0:
@@ -69,9 +89,7 @@ def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, bann
     import logging
     import signal
 
-    import waitress
-
-    from ..server import background, workers
+    from ..server import background, http_server, workers
 
     # The provisioning-log writer and the failure-email worker run beside waitress.
     # SIGTERM (systemd, docker stop) ends waitress like Ctrl-C does, so the log
@@ -87,11 +105,7 @@ def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, bann
     where = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
     logging.basicConfig()  # as waitress.serve does: its warnings and ours reach stderr
     try:
-        server = waitress.create_server(
-            app, threads=threads, ident="scim-appliance",
-            # Flask answers oversize bodies with a SCIM 413; waitress's own cut-off
-            # only stops absurd uploads from being buffered at all.
-            max_request_body_size=app.config["MAX_CONTENT_LENGTH"] * 4, **where)
+        server = http_server.create_server(app, threads=threads, **where)
         if sock is not None:
             workers.balance_accepts(server)  # one of several workers on this socket
         server.run()

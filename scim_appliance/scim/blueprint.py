@@ -9,7 +9,20 @@ from ..domain.query.direct_reads import Reads
 from ..storage.database import reset_write_intent, set_write_intent
 from ..storage.extensions import db
 
-bp = Blueprint("scim", __name__)
+
+class _ScimBlueprint(Blueprint):
+    """Routes without Flask's automatic OPTIONS answer: an empty `text/html` 200 for
+    anyone with the token. SCIM has no use for OPTIONS (RFC 7644 §3.2 lists the
+    methods; there is no CORS here), so it gets the same 405 SCIM error, with `Allow`,
+    as any other method a route does not serve."""
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None,
+                     provide_automatic_options=None, **options):
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options=False,
+                             **options)
+
+
+bp = _ScimBlueprint("scim", __name__)
 
 PREFIXES = {"scim": "/scim", "scim_v2": "/scim/v2"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -28,6 +41,10 @@ def _authenticate():
     try:
         result = appliance.authenticate(reads, current_app.config["SECRET_KEY"],
                                         request.headers.get("Authorization"))
+    except appliance.TokenRefused as refused:
+        # Why, for the provisioning log (the answer is the same for every reason).
+        g.auth_failure = refused.reason
+        raise
     finally:
         if writes:
             reads.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import orjson
 from flask import Flask, current_app, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..domain.protocol import json_input
 from ..domain.protocol.errors import InvalidSyntax, ScimError
@@ -62,6 +62,10 @@ _HTTP_DETAIL = {
 }
 
 
+_UNTRUSTED_HOST = ("the Host of this request is not one the appliance answers to "
+                   "(TRUSTED_HOSTS); use the Tenant URL that 'scim-appliance endpoint' prints")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ScimError)
     def _scim_error(exc: ScimError):
@@ -70,7 +74,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
-        template = _HTTP_DETAIL.get(status)
+        # werkzeug's text for an untrusted Host repeats the header.
+        template = _UNTRUSTED_HOST if isinstance(exc, SecurityError) else \
+            _HTTP_DETAIL.get(status)
         detail = template.format(method=request.method,
                                  limit=app.config.get("MAX_CONTENT_LENGTH")) if template \
             else (exc.description or exc.name)

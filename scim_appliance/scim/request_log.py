@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 HEADER = "X-Request-Id"
 # A reverse proxy's id (nginx $request_id, a UUID) is kept so both logs correlate.
-_INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+# Matched with fullmatch: "^...$" would accept the id followed by a newline.
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 RESPONSE_BODY_LIMIT = 64 * 1024
 
 
@@ -48,7 +49,7 @@ def _start() -> None:
     if not _is_scim(request.path):
         return
     incoming = request.headers.get(HEADER, "")
-    g.request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
     g.request_log_started = (time.perf_counter(), utcnow())
 
 

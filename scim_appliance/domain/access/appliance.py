@@ -72,6 +72,27 @@ _STATE_QUERY = Prepared(select(ApplianceState.token_hash, ApplianceState.sync_en
                         .where(ApplianceState.id == 1))
 
 
+# One wording for every token that is refused, whether it was never signed here or
+# was signed here and replaced: the answer must not tell whoever holds a token that it
+# was once valid (a signature oracle). The log and the email learn the reason.
+REFUSED_TOKEN = ("the Secret Token is not valid for this appliance (mistyped, or replaced "
+                 "with 'scim-appliance token issue'); copy the current token into Entra's "
+                 "Admin Credentials")
+
+
+class TokenRefused(Unauthorized):
+    """A presented token the appliance does not accept; the same 401 whatever the reason.
+
+    `reason` is for the provisioning log and the email only: "signature" (not signed
+    with this appliance's SECRET_KEY: mistyped, forged, another appliance's) or
+    "replaced" (signed here, but not the active token: Entra holds an old one).
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(REFUSED_TOKEN)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Authenticated:
     """Result of a successful check; `touch_due` says last-used should be recorded."""
@@ -82,7 +103,8 @@ class Authenticated:
 def authenticate(reads: Reads, secret_key: str, authorization: str | None) -> Authenticated:
     """Check an `Authorization` header and the sync switch for one SCIM request.
 
-    401 for anything but the active token (RFC 6750 §3), 403 when sync is disabled.
+    401 for anything but the active token (RFC 6750 §3; TokenRefused for a token that
+    is not the active one), 403 when sync is disabled.
     `reads` may be `Reads.within(session)`; the HTTP layer uses a pooled connection.
     """
     if not authorization:
@@ -95,13 +117,11 @@ def authenticate(reads: Reads, secret_key: str, authorization: str | None) -> Au
     try:
         tokens.check_signature(secret_key, presented)
     except tokens.InvalidToken:
-        raise Unauthorized("the Secret Token is not valid for this appliance; copy the "
-                           "current token into Entra's Admin Credentials") from None
+        raise TokenRefused("signature") from None
     # Every request runs this: a prepared read, not a session query (direct_reads.py).
     row = reads.first(_STATE_QUERY)
     if row is None or not tokens.matches_hash(presented, row.token_hash):
-        raise Unauthorized("the Secret Token has been replaced or revoked; copy the current "
-                           "token into Entra's Admin Credentials")
+        raise TokenRefused("replaced")
     if not row.sync_enabled:
         raise Forbidden("SCIM sync is disabled on the appliance; an administrator can "
                         "enable it with 'scim-appliance sync enable'")

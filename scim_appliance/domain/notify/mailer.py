@@ -53,6 +53,9 @@ class SmtpSettings:
     recipients: tuple[str, ...]
     timeout: float = 30.0
     ca_file: str | None = None
+    # Log in over a connection without TLS (SMTP_ALLOW_PLAINTEXT_LOGIN); off, the
+    # password is only ever sent inside TLS.
+    allow_plaintext_login: bool = False
 
     @classmethod
     def from_config(cls, config) -> SmtpSettings | None:
@@ -74,7 +77,8 @@ class SmtpSettings:
                    security=security, username=config.get("SMTP_USERNAME") or None,
                    password=config.get("SMTP_PASSWORD") or None, sender=str(sender),
                    recipients=recipients, timeout=float(config.get("SMTP_TIMEOUT") or 30),
-                   ca_file=config.get("SMTP_CA_FILE") or None)
+                   ca_file=config.get("SMTP_CA_FILE") or None,
+                   allow_plaintext_login=_flag(config.get("SMTP_ALLOW_PLAINTEXT_LOGIN")))
 
     def describe(self) -> str:
         return f"{self.host}:{self.port} ({self.security})"
@@ -83,6 +87,17 @@ class SmtpSettings:
 def notifications_configured(config) -> bool:
     """Failure email is on once SMTP_HOST and NOTIFY_TO are both set."""
     return bool(config.get("SMTP_HOST") and _recipients(config.get("NOTIFY_TO")))
+
+
+def _flag(value) -> bool:
+    """A yes/no setting; from the environment it may arrive as the string "False"."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class PlaintextLoginRefused(smtplib.SMTPException):
+    """The login would send the password over a connection without TLS."""
 
 
 def _recipients(value) -> tuple[str, ...]:
@@ -156,6 +171,13 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
             smtp.starttls(context=context)
             smtp.ehlo()
         if settings.username:
+            # AUTH PLAIN/LOGIN is the password in base64: only inside TLS, whatever
+            # the mode says, unless the operator allowed it (RFC 4954 §4).
+            if not isinstance(smtp.sock, ssl.SSLSocket) and not settings.allow_plaintext_login:
+                raise PlaintextLoginRefused(
+                    "refusing to send the SMTP password without TLS; set SMTP_SECURITY "
+                    "to starttls or ssl, or SMTP_ALLOW_PLAINTEXT_LOGIN=true for a relay "
+                    "on this host")
             smtp.login(settings.username, settings.password or "")
     except BaseException:
         _abandon(smtp)
@@ -222,7 +244,7 @@ def describe_error(exc: BaseException, settings: SmtpSettings) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"{where}: TLS certificate not trusted ({exc.verify_message}); set " \
                "SMTP_CA_FILE to the CA that signed it"
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
+    if isinstance(exc, smtplib.SMTPNotSupportedError | PlaintextLoginRefused):
         return f"{where}: {exc}"
     if isinstance(exc, ConnectionRefusedError):
         return f"cannot connect to {where}: connection refused"
