@@ -5,14 +5,13 @@ Same contract as cli.py: errors are one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, inspect, select
 
 from ..domain.clock import to_rfc3339, utcnow
+from ..domain.display import safe_json, safe_text
 from ..domain.log import store as log_store
 from ..domain.notify.mailer import MailError, SmtpSettings, new_message, send_message
 from ..domain.notify.notifier import Notifier
@@ -47,7 +46,7 @@ def log_command(failures, since, users, groups, limit, as_json):
         rows = log_store.list_entries(db.session, failures_only=failures, since=since_at,
                                       users=users, groups=groups, limit=limit)
     if as_json:
-        click.echo(json.dumps([entry_as_dict(r) for r in rows], ensure_ascii=False, indent=1))
+        click.echo(safe_json([entry_as_dict(r) for r in rows], indent=1))
         return
     if not rows:
         click.echo("No matching entries.")
@@ -71,6 +70,7 @@ def entry_as_dict(row: ProvisioningLogEntry) -> dict:
 
 
 def entry_as_line(row: ProvisioningLogEntry) -> str:
+    """One line per entry; every value in it neutralised (domain/display.py)."""
     obj = row.resource_type or "-"
     if row.resource_name:
         obj += f" {row.resource_name}"
@@ -85,7 +85,7 @@ def entry_as_line(row: ProvisioningLogEntry) -> str:
         error = row.scim_type + ": " if row.scim_type else ""
         parts.append(f"[{row.failure_kind}] {error}{row.detail or ''}".rstrip())
     parts.append(f"{row.duration_us / 1000:.1f} ms  id {row.request_id}")
-    return "  ".join(parts)
+    return safe_text("  ".join(parts))
 
 
 def _changes_text(changes: dict) -> str:

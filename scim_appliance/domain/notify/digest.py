@@ -2,7 +2,9 @@
 
 Pure formatting: the notifier loads a `Snapshot` of pending failures from the database
 and sends what `compose` returns. Plain text, because it is read in any mail client
-and pasted into tickets.
+and pasted into tickets. Every value that came from outside (names, ids, paths, error
+details, client addresses) goes through `safe_text`, so none can start a line of its
+own (a fake "What to do") or carry terminal escapes into a pasted ticket.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..clock import to_rfc3339
+from ..display import safe_text
 from ..log.failure_kinds import KINDS, ORDER, OTHER
 
 EXAMPLES_PER_KIND = 5
@@ -63,6 +66,7 @@ class Snapshot:
 
 def compose(snapshot: Snapshot, instance: str) -> tuple[str, str]:
     """(subject, body) for one digest."""
+    instance = safe_text(instance)
     kinds = [k for k in ORDER if snapshot.counts.get(k)] + sorted(
         k for k in snapshot.counts if k not in ORDER)
     total = snapshot.total
@@ -117,14 +121,14 @@ def _kind(name: str):
 
 def _example(example: Example) -> list[str]:
     error = f"{example.status}" + (f" {example.scim_type}" if example.scim_type else "")
-    out = [f"  - {to_rfc3339(example.at)}  {example.method} {example.path}"]
+    out = [safe_text(f"  - {to_rfc3339(example.at)}  {example.method} {example.path}")]
     if example.resource_name or example.resource_id:
         what = f"{example.resource_type or 'object'} {example.resource_name or ''}".rstrip()
         if example.resource_id and example.resource_id != example.resource_name:
             what += f" (id {example.resource_id})"
-        out.append(f"    {what}")
-    out += _wrap(f"{error}: {example.detail or 'no detail'}", indent="    ")
-    out.append(f"    request id {example.request_id}")
+        out.append(f"    {safe_text(what)}")
+    out += _wrap(safe_text(f"{error}: {example.detail or 'no detail'}"), indent="    ")
+    out.append(f"    request id {safe_text(example.request_id)}")
     return out
 
 
