@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from ...storage.database import write_intent
 from ...storage.models import AuthFailureCount, NotificationDigest, ProvisioningLogEntry
 from ..clock import utcnow
+from ..display import safe_text
 from ..log import auth_failures
 from ..log.failure_kinds import TOKEN
 from .digest import EXAMPLES_PER_KIND, Example, Snapshot, Unconfirmed, compose
@@ -139,6 +140,7 @@ class Notifier:
         return snapshot.first_at is None or now >= snapshot.first_at + self.window
 
     def _failed(self, now: datetime, error: str, count: int) -> Outcome:
+        error = safe_text(error)  # the mail server's words, bound for a terminal
         self._attempts += 1
         base = max(1.0, min(30.0, self.window.total_seconds()))
         delay = min(base * 2 ** (self._attempts - 1), BACKOFF_CAP_SECONDS)
