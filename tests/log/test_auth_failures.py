@@ -229,3 +229,16 @@ def test_refused_requests_are_shown_safely_and_summed_up(app, replaced_token):
            "with a replaced Secret Token" in status
     refused = runner.invoke(args=["log", "--unauthenticated", "--user", "x"])
     assert refused.exit_code == 1 and "about no user or group" in refused.stderr
+
+
+def test_describe_names_no_one_for_a_request_that_failed_the_token_check():
+    """Even handed such facts directly, the description keeps the sender's words out."""
+    from scim_appliance.domain.log.entries import describe
+
+    entry = describe(RequestFacts(
+        request_id="r", at=utcnow(), client="127.0.0.1", method="POST", path="/scim/Users",
+        filter='userName eq "adele@contoso.com"', status=401, duration_us=1,
+        authenticated=False, request_body=b'{"userName": "adele@contoso.com"}',
+        response_body=b'{"id": "u1", "userName": "adele@contoso.com"}'))
+    assert (entry.resource_type, entry.resource_id, entry.resource_name, entry.changes) == \
+        (None, None, None, None)
