@@ -55,6 +55,9 @@ DEFAULTS = {
     # Provisioning log (scim/request_log.py): entries older than this many days are
     # pruned (failures not yet mailed are kept); 0 keeps everything.
     "LOG_RETENTION_DAYS": 30,
+    # Hard bound on provisioning-log entries: the oldest beyond it are pruned, mailed
+    # or not (server/log_writer.py).
+    "LOG_MAX_ROWS": 1_000_000,
     # Failure email (domain/notify/notifier.py): off until SMTP_HOST and NOTIFY_TO are set.
     "SMTP_HOST": None,
     # Default by SMTP_SECURITY: 25 (none), 587 (starttls), 465 (ssl).

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scim_appliance.domain.display import safe_text  # noqa: E402
 from scim_appliance.domain.names.check import check_names, format_json, format_text, read_entries
 from scim_appliance.domain.names.policy import build_rules  # noqa: E402
 from scim_appliance.domain.names.rules import FIELDS, MODES, PRESETS, USER_NAME  # noqa: E402
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = check_names(read_entries(args.file, args.field), policy)
     except (OSError, ValueError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(safe_text(f"Error: {exc}"), file=sys.stderr)
         return 2
     print(format_json(results, policy) if args.json else format_text(results, policy))
     return 1 if any(r.refused for r in results) else 0

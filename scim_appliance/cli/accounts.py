@@ -9,8 +9,6 @@ Same contract as cli.py: one line on stderr and exit status 1 on failure.
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
@@ -23,6 +21,7 @@ from ..domain.accounts.local_accounts import (
     list_users,
     read_import_file,
 )
+from ..domain.display import safe_json, safe_text
 from ..domain.names.policy import rules_from_config
 from ..domain.protocol.errors import ScimError
 from ..storage.database import write_intent
@@ -77,7 +76,7 @@ def users_import(file, dry_run):
             raise
     for row in failed:
         name = f" ({row.user_name})" if row.user_name else ""
-        click.echo(f"{file}:{row.line}{name}: {row.error}", err=True)
+        click.echo(safe_text(f"{file}:{row.line}{name}: {row.error}"), err=True)
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(report.rows)} rows failed; "
                                    "nothing was imported")
@@ -99,10 +98,10 @@ def _table(items: list[dict], columns: tuple[str, ...]) -> None:
     def text(item, col):
         value = item.get(col)
         if col == "source":
-            return SOURCE_LABELS.get(value, value)
+            return safe_text(SOURCE_LABELS.get(value, value))
         if isinstance(value, bool):
             return "yes" if value else "no"
-        return "-" if value is None else str(value)
+        return "-" if value is None else safe_text(value)  # widths of what is shown
 
     cells = [[text(i, c) for c in columns] for i in items]
     widths = [max([len(c)] + [len(r[n]) for r in cells]) for n, c in enumerate(columns)]
@@ -129,7 +128,7 @@ def users_list(filter_text, source, limit, as_json):
     ready()
     items = _listing(list_users, filter_text, source, limit)
     if as_json:
-        click.echo(json.dumps(items, ensure_ascii=False, indent=1))
+        click.echo(safe_json(items, indent=1))
     elif not items:
         click.echo("No users.")
     else:
@@ -145,7 +144,7 @@ def groups_list(filter_text, source, limit, as_json):
     ready()
     items = _listing(list_groups, filter_text, source, limit)
     if as_json:
-        click.echo(json.dumps(items, ensure_ascii=False, indent=1))
+        click.echo(safe_json(items, indent=1))
     elif not items:
         click.echo("No groups.")
     else:

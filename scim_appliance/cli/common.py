@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..domain.clock import to_rfc3339
+from ..domain.display import safe_text
 from ..storage import backup as backups
 from ..storage import migrations
 from ..storage.database import write_intent
@@ -20,7 +21,10 @@ from ..storage.extensions import db
 
 
 def one_line_errors(func):
-    """Turn any failure into `Error: <one line>` and exit status 1."""
+    """Turn any failure into `Error: <one line>` and exit status 1.
+
+    Messages often quote outside values (an SMTP server's reply, a name in a file), so
+    they are neutralised (domain/display.py): one line, no terminal escapes."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -29,15 +33,16 @@ def one_line_errors(func):
             # concurrent writer (the running server) instead of failing as locked.
             with write_intent():
                 return func(*args, **kwargs)
-        except click.ClickException:
+        except click.ClickException as exc:
+            exc.message = safe_text(exc.message)
             raise
         except (migrations.SchemaError, backups.BackupError, backups.BackupUnsupported) as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
-            raise click.ClickException(
-                f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+            raise click.ClickException(safe_text(
+                f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}")) from None
         except Exception as exc:  # noqa: BLE001 - the contract is one line, no traceback
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+            raise click.ClickException(safe_text(f"{type(exc).__name__}: {exc}")) from None
 
     return wrapper
 

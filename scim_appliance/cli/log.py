@@ -5,7 +5,7 @@ Same contract as cli.py: errors are one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import json
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -13,12 +13,17 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, inspect, select
 
 from ..domain.clock import to_rfc3339, utcnow
+from ..domain.display import safe_json, safe_text
+from ..domain.log import auth_failures
 from ..domain.log import store as log_store
 from ..domain.notify.mailer import MailError, SmtpSettings, new_message, send_message
 from ..domain.notify.notifier import Notifier
 from ..storage.extensions import db
-from ..storage.models import NotificationDigest, ProvisioningLogEntry
+from ..storage.models import AuthFailureCount, NotificationDigest, ProvisioningLogEntry
 from .common import one_line_errors, ready, tenant_url
+
+# Without --since, the summary of refused requests under `log` covers this much.
+REFUSED_SUMMARY = timedelta(hours=24)
 
 
 @click.command("log")
@@ -29,30 +34,97 @@ from .common import one_line_errors, ready, tenant_url
               help="Entries about this user (userName or id); repeatable.")
 @click.option("--group", "groups", multiple=True, metavar="NAME|ID",
               help="Entries about this group (displayName or id); repeatable.")
+@click.option("--unauthenticated", is_flag=True,
+              help="The counts of requests refused before the token check, per minute, "
+                   "client address and reason, instead of entries.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @with_appcontext
 @one_line_errors
-def log_command(failures, since, users, groups, limit, as_json):
-    """The provisioning log, newest first."""
+def log_command(failures, since, users, groups, unauthenticated, limit, as_json):
+    """The provisioning log, newest first.
+
+    Requests refused before the token check are counted, not logged one by one: a
+    line at the end sums them up, --unauthenticated lists the counts.
+    """
     ready()
+    now = utcnow()
     since_at = None
     if since:
         try:
-            since_at = log_store.parse_since(since, utcnow())
+            since_at = log_store.parse_since(since, now)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
+    if unauthenticated:
+        if failures or users or groups:
+            raise click.ClickException("--unauthenticated lists counts of refused requests; "
+                                       "they are about no user or group")
+        _refused_counts(since_at, limit, as_json)
+        return
     rows = []
     if inspect(db.engine).has_table(ProvisioningLogEntry.__tablename__):
         rows = log_store.list_entries(db.session, failures_only=failures, since=since_at,
                                       users=users, groups=groups, limit=limit)
     if as_json:
-        click.echo(json.dumps([entry_as_dict(r) for r in rows], ensure_ascii=False, indent=1))
+        click.echo(safe_json([entry_as_dict(r) for r in rows], indent=1))
         return
     if not rows:
         click.echo("No matching entries.")
     for row in rows:
         click.echo(entry_as_line(row))
+    if not (users or groups):
+        summary = _refused_summary(since_at or now - REFUSED_SUMMARY, since_at is None)
+        if summary:
+            click.echo(summary)
+
+
+def _has_counts() -> bool:
+    # On the session's connection: a second one would wait for its write intent.
+    return inspect(db.session.connection()).has_table(AuthFailureCount.__tablename__)
+
+
+def _refused_summary(start, default_period: bool) -> str | None:
+    """One line on the requests refused before the token check since `start`."""
+    if not _has_counts():
+        return None
+    summary = auth_failures.summarize(db.session, auth_failures.since(start))
+    if not summary.requests:
+        return None
+    period = "in the last 24 h" if default_period else f"since {to_rfc3339(start)}"
+    reasons = ", ".join(f"{n} with {auth_failures.REASONS.get(r, r)}"
+                        for r, n in summary.by_reason.items())
+    return safe_text(f"+ {summary.requests} requests refused before the token check "
+                     f"{period}, from {summary.addresses} address"
+                     f"{'es' * (summary.addresses != 1)} ({reasons}); counted, not "
+                     "listed: scim-appliance log --unauthenticated")
+
+
+def refusal_as_dict(row: AuthFailureCount) -> dict:
+    return {"minute": to_rfc3339(row.minute), "client": row.client, "reason": row.reason,
+            "requests": row.requests, "first": to_rfc3339(row.first_at),
+            "last": to_rfc3339(row.last_at), "examples": row.examples or [],
+            "email": "mailed" if row.digest_id else None}
+
+
+def refusal_as_line(row: AuthFailureCount) -> str:
+    """One line per minute, client and reason; every value neutralised."""
+    client = "other addresses" if row.client == auth_failures.OTHERS else row.client
+    examples = ", ".join(f"{e.get('method')} {e.get('path')} (id {e.get('request_id')})"
+                         for e in row.examples or [])
+    return safe_text(f"{to_rfc3339(row.minute)}  {row.requests:>6}  {row.reason:<14}  "
+                     f"{client}  e.g. {examples}")
+
+
+def _refused_counts(since_at, limit: int, as_json: bool) -> None:
+    rows = auth_failures.list_counts(db.session, since_at=since_at, limit=limit) \
+        if _has_counts() else []
+    if as_json:
+        click.echo(safe_json([refusal_as_dict(r) for r in rows], indent=1))
+        return
+    if not rows:
+        click.echo("No requests were refused before the token check.")
+    for row in rows:
+        click.echo(refusal_as_line(row))
 
 
 def entry_as_dict(row: ProvisioningLogEntry) -> dict:
@@ -71,6 +143,7 @@ def entry_as_dict(row: ProvisioningLogEntry) -> dict:
 
 
 def entry_as_line(row: ProvisioningLogEntry) -> str:
+    """One line per entry; every value in it neutralised (domain/display.py)."""
     obj = row.resource_type or "-"
     if row.resource_name:
         obj += f" {row.resource_name}"
@@ -85,7 +158,7 @@ def entry_as_line(row: ProvisioningLogEntry) -> str:
         error = row.scim_type + ": " if row.scim_type else ""
         parts.append(f"[{row.failure_kind}] {error}{row.detail or ''}".rstrip())
     parts.append(f"{row.duration_us / 1000:.1f} ms  id {row.request_id}")
-    return "  ".join(parts)
+    return safe_text("  ".join(parts))
 
 
 def _changes_text(changes: dict) -> str:
@@ -190,12 +263,19 @@ def notify_status():
     pending = db.session.execute(select(func.count()).where(
         ProvisioningLogEntry.notify_pending.is_(True))).scalar_one()
     click.echo(f"failures waiting: {pending}")
+    if _has_counts():
+        day = auth_failures.summarize(db.session,
+                                      auth_failures.since(utcnow() - REFUSED_SUMMARY))
+        replaced = day.by_reason.get(auth_failures.REPLACED_TOKEN, 0)
+        click.echo(f"refused before the token check (last 24 h): {day.requests} requests "
+                   f"from {day.addresses} address{'es' * (day.addresses != 1)}, {replaced} "
+                   "with a replaced Secret Token")
     last = db.session.execute(select(NotificationDigest)
                               .order_by(NotificationDigest.id.desc()).limit(1)).scalar()
     if last is not None:
-        error = f" ({last.error})" if last.error else ""
-        click.echo(f"last digest: {last.state}, {last.failures} failures, "
-                   f"{to_rfc3339(last.created_at)}{error}")
+        error = f" ({last.error})" if last.error else ""  # the mail server's words
+        click.echo(safe_text(f"last digest: {last.state}, {last.failures} failures, "
+                             f"{to_rfc3339(last.created_at)}{error}"))
 
 
 def register(app) -> None:

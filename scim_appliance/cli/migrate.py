@@ -48,9 +48,11 @@ from ..domain.accounts.userid_migration import (
     plan_json,
 )
 from ..domain.clock import utcnow
+from ..domain.display import safe_text
 from ..domain.names.policy import rules_from_config
 from ..storage.backup import BEFORE_USERID_MIGRATION, BEFORE_USERID_REVERT, BackupUnsupported
 from ..storage.extensions import db
+from ..storage.private_files import write_private
 from .common import automatic_backup, one_line_errors, ready
 
 UNDO_NAME = "userid-migration-undo.csv"
@@ -75,7 +77,7 @@ class _Progress:
 
 def _write_plan(plan: Plan, path: Path) -> None:
     text = plan_json(plan) if path.suffix.lower() == ".json" else plan_csv(plan.items)
-    path.write_text(text, encoding="utf-8")
+    write_private(path, text)  # 0600: the plan lists every user
     click.echo(f"Plan written to {path}")
 
 
@@ -100,7 +102,7 @@ def _report(report: ApplyReport, before: dict[str, int] | None = None,
     for outcome in report.outcomes:
         if outcome.status in (SKIPPED, FAILED):
             c = outcome.change
-            click.echo(f"[{outcome.status}] {c.old} -> {c.new}  {outcome.detail}")
+            click.echo(safe_text(f"[{outcome.status}] {c.old} -> {c.new}  {outcome.detail}"))
     counts = report.counts()
     before = before or {}
     summary = {verb: counts[CONVERTED],
@@ -226,10 +228,10 @@ def _revert(path: Path, rules, do_apply, batch_size, pause, no_backup, strict) -
     for outcome in left:
         if outcome.status == SKIPPED:
             c = outcome.change
-            click.echo(f"[skipped] {c.old} -> {c.new}  {outcome.detail}")
+            click.echo(safe_text(f"[skipped] {c.old} -> {c.new}  {outcome.detail}"))
     if not do_apply:
         for c in changes:
-            click.echo(f"[revert] {c.old} -> {c.new}")
+            click.echo(safe_text(f"[revert] {c.old} -> {c.new}"))
         click.echo(f"Revert plan: {len(changes)} to restore, "
                    f"{sum(o.status == DONE for o in left)} already restored, "
                    f"{sum(o.status == SKIPPED for o in left)} left alone.")

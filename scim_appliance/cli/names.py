@@ -9,14 +9,13 @@ Like every command, failures are one line on stderr and exit status 1.
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect
 
 from ..domain.clock import to_rfc3339
+from ..domain.display import safe_json, safe_text
 from ..domain.names.check import check_names, format_json, format_text, read_entries
 from ..domain.names.derived import list_adjustments
 from ..domain.names.policy import build_rules, rules_from_config
@@ -77,15 +76,14 @@ def names_adjustments(limit, as_json):
               "field": r.field, "original": r.original, "derived": r.derived,
               "reason": r.reason, "preset": r.preset} for r in rows]
     if as_json:
-        click.echo(json.dumps(items, ensure_ascii=False))
+        click.echo(safe_json(items))
         return
     if not items:
         click.echo("no adjustments")
     for i in items:
-        click.echo(f"{i['at']}  {i['resourceType']:<5} {i['id']}  {i['field']}: "
-                   f"{json.dumps(i['original'], ensure_ascii=False)} -> "
-                   f"{json.dumps(i['derived'], ensure_ascii=False)}  [{i['reason']}, "
-                   f"{i['preset']}]")
+        click.echo(safe_text(f"{i['at']}  {i['resourceType']:<5} {i['id']}  {i['field']}: "
+                             f"{safe_json(i['original'])} -> {safe_json(i['derived'])}  "
+                             f"[{i['reason']}, {i['preset']}]"))
 
 
 @names_group.command("presets")

@@ -21,7 +21,9 @@ import uuid
 
 from flask import Flask, Response, current_app, g, request
 
+from ..domain.access import tokens
 from ..domain.clock import utcnow
+from ..domain.log import auth_failures
 from ..domain.log.entries import RequestFacts
 from ..server.log_writer import log_writer
 from ..storage.extensions import db
@@ -83,10 +85,40 @@ def _submit(_exc) -> None:
                       facts.request_id)
 
 
+def _refusal(matched: bool, status: int) -> str | None:
+    """Why the request did not pass the token check, or None when it did.
+
+    Told apart here, not by the 401's wording (one wording for all on the wire): only
+    a token this appliance signed, yet not the active one, is worth an email.
+    """
+    if not matched:
+        return auth_failures.UNKNOWN_URL
+    if status != 401:
+        return None
+    scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return auth_failures.NO_TOKEN
+    try:
+        tokens.check_signature(current_app.config["SECRET_KEY"], presented.strip())
+    except (tokens.InvalidToken, RuntimeError):
+        return auth_failures.INVALID_TOKEN
+    return auth_failures.REPLACED_TOKEN
+
+
 def _facts(response: Response, started) -> RequestFacts:
     perf, at = started
     status = response.status_code
     matched = request.url_rule is not None
+    refusal = _refusal(matched, status)
+    if refusal is not None:
+        # Counted, never stored as sent (domain/log/auth_failures.py): keep no filter,
+        # no body, and not more of the path than is shown.
+        return RequestFacts(
+            request_id=g.request_id, at=at, client=request.remote_addr,
+            method=request.method[:16], path=request.path[:auth_failures.PATH_LIMIT],
+            filter=None, status=status,
+            duration_us=int((time.perf_counter() - perf) * 1_000_000),
+            authenticated=False, refusal=refusal)
     request_body = None
     if matched and request.method in ("POST", "PUT", "PATCH") and status not in (401, 403, 413):
         limit = current_app.config.get("MAX_CONTENT_LENGTH")

@@ -10,10 +10,16 @@ After the first entry of a batch the thread gathers for `gather_seconds`, so a b
 server commits a few times a second instead of once per request: each commit briefly
 takes SQLite's single write lock and the thread shares the GIL with request threads.
 
+Requests that did not pass the token check are not entries: the writer adds them to
+per-minute counts (domain/log/auth_failures.py), a few UPSERTs per batch however many
+arrive.
+
 The thread starts on the first entry and ends after `idle_seconds` without one, so apps
-created and dropped (tests, CLI) leave no thread behind. It also prunes entries older
-than LOG_RETENTION_DAYS, at most once an hour. Entries still queued when the process is
-killed are lost; `serve` flushes the queue on SIGTERM/Ctrl-C.
+created and dropped (tests, CLI) leave no thread behind. It prunes entries older than
+LOG_RETENTION_DAYS and beyond LOG_MAX_ROWS once an hour, and sooner whenever it has
+added a hundredth of LOG_MAX_ROWS since its last pruning: the table never holds more
+than LOG_MAX_ROWS plus that much per worker process. Entries still queued when the
+process is killed are lost; `serve` flushes the queue on SIGTERM/Ctrl-C.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ..config import DEFAULTS
 from ..domain.clock import utcnow
+from ..domain.log import auth_failures
 from ..domain.log import store as log_store
 from ..domain.log.entries import RequestFacts, describe
 from ..domain.notify.mailer import notifications_configured
@@ -41,16 +49,21 @@ log = logging.getLogger(__name__)
 BATCH = 200
 QUEUE_LIMIT = 20_000
 PRUNE_EVERY = timedelta(hours=1)
+# However large LOG_MAX_ROWS, prune after this many new rows at the latest.
+PRUNE_AFTER_ROWS = 1000
 EXTENSION = "scim_provisioning_log"
 _create_lock = threading.Lock()
 
 
 class LogWriter:
     def __init__(self, engine: Engine, *, notify: bool, retention_days: float,
-                 idle_seconds: float = 5.0, gather_seconds: float = 0.25):
+                 max_rows: int = 0, idle_seconds: float = 5.0, gather_seconds: float = 0.25):
         self.engine = engine
         self.notify = notify
         self.retention_days = retention_days
+        self.max_rows = max_rows
+        self.prune_after = max(PRUNE_AFTER_ROWS, max_rows // 100)
+        self._added_since_prune = 0
         self.idle_seconds = idle_seconds
         self.gather_seconds = gather_seconds
         # A deque, not a queue.Queue: append is atomic and wakes nobody. Profiling
@@ -125,17 +138,31 @@ class LogWriter:
                 self._done += len(batch)
 
     def _write(self, batch: list[RequestFacts]) -> None:
-        entries = [describe(facts) for facts in batch]
+        entries = [describe(facts) for facts in batch if facts.refusal is None]
+        refused = [facts for facts in batch if facts.refusal is not None]
         with write_intent(), Session(self.engine) as session, session.begin():
             log_store.record_entries(session, entries, notify=self.notify)
+            new_counts = auth_failures.count_refusals(session, refused)
+        self._added_since_prune += len(entries) + new_counts
         now = utcnow()
-        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-            self._pruned_at = now
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY \
+                or self._added_since_prune >= self.prune_after:
+            self._prune(now)
+
+    def _prune(self, now) -> None:
+        self._pruned_at, self._added_since_prune = now, 0
+        while True:  # in chunks, each its own short transaction
             with write_intent(), Session(self.engine) as session, session.begin():
-                removed = log_store.prune(session, now, self.retention_days)
-            if removed:
-                log.info("pruned %d provisioning log entries older than %g days", removed,
-                         self.retention_days)
+                done = log_store.prune(session, now, self.retention_days, self.max_rows)
+            if done.entries:
+                log.info("pruned %d provisioning log entries (%d older than %g days, %d "
+                         "beyond LOG_MAX_ROWS=%d)", done.entries, done.old,
+                         self.retention_days, done.beyond_bound, self.max_rows)
+            if done.unmailed:
+                log.warning("pruned %d failures before they were mailed: the log is at "
+                            "LOG_MAX_ROWS=%d", done.unmailed, self.max_rows)
+            if not done.more:
+                return
 
 
 def log_writer(app: Flask) -> LogWriter:
@@ -150,6 +177,8 @@ def log_writer(app: Flask) -> LogWriter:
                 writer = LogWriter(engine, notify=notifications_configured(app.config),
                                    retention_days=float(app.config.get("LOG_RETENTION_DAYS")
                                                         or 0),
+                                   max_rows=int(app.config.get("LOG_MAX_ROWS")
+                                                or DEFAULTS["LOG_MAX_ROWS"]),
                                    gather_seconds=0 if app.testing else 0.25)
                 app.extensions[EXTENSION] = writer
     return writer

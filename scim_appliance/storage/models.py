@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -145,6 +146,41 @@ class NotificationDigest(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The digest that told the administrator this one may not have arrived.
     reported_in: Mapped[int | None] = mapped_column(Integer)
+    # Requests refused before the token check that it summed up (auth_failures), so the
+    # next notice about them waits a day (domain/notify/notifier.py).
+    unauthenticated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class AuthFailureCount(Base):
+    """Requests refused before the token check, counted: one row per minute, client
+    address and reason (issue 13).
+
+    Whoever reaches the Tenant URL decides how many such requests arrive, so they are
+    never stored one row each: `requests` counts them, `examples` keeps the first few
+    (time, method, path, request id: never a filter, a body or a header), and at most
+    a few client addresses per minute and reason get a row of their own (the rest
+    share client `*`). `digest_id` names the email that reported the row, 0 until one
+    did: requests arriving after that start a new row for the same minute, so every
+    request is reported once and none has to wait for its minute to end.
+    """
+
+    __tablename__ = "auth_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(DateTime)
+    client: Mapped[str] = mapped_column(String(64))
+    # domain/log/auth_failures.py: replaced_token, invalid_token, no_token, unknown_url
+    reason: Mapped[str] = mapped_column(String(16))
+    requests: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(DateTime)
+    last_at: Mapped[datetime] = mapped_column(DateTime)
+    examples: Mapped[list] = mapped_column(JSON)
+    digest_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    # The counting UPSERT's conflict target (not NULL: NULLs never conflict); also
+    # serves `minute >= x` and the listing.
+    __table_args__ = (UniqueConstraint("minute", "client", "reason", "digest_id",
+                                       name="uq_auth_failures_count"),)
 
 
 class NameAdjustment(Base):

@@ -111,3 +111,20 @@ def test_endpoint_prints_the_tenant_url(instance):
     out = run(instance, "endpoint",
               env={"SCIM_APPLIANCE_PUBLIC_URL": "https://scim.contoso.com/"}).stdout.strip()
     assert out == "https://scim.contoso.com/scim"
+
+
+def test_init_creates_config_py_private_from_the_start(tmp_path, monkeypatch):
+    """0600 when it is created, not narrowed afterwards (with os.chmod doing nothing, a
+    file opened with the default mode stays world-readable)."""
+    from scim_appliance import create_app
+
+    monkeypatch.setattr(os, "chmod", lambda *_args, **_kwargs: None)
+    monkeypatch.setenv("SCIM_APPLIANCE_INSTANCE_PATH", str(tmp_path / "instance"))
+    old = os.umask(0o022)
+    try:
+        app = create_app()
+        result = app.test_cli_runner().invoke(args=["init"])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "instance" / "config.py").stat().st_mode) == 0o600

@@ -108,10 +108,16 @@ def test_lifecycle_is_logged_and_failures_are_mailed_once(server, sink):
          json={"userName": "ADELE.VANCE@contoso.com"})
     call("DELETE", user_url, 204, ("deleted", "adele.vance@contoso.com", None))
     call("GET", user_url, 404, ("rejected", "adele.vance@contoso.com", None))
-    # Entra still holding a rotated token.
+    # Entra still holding a rotated token: counted (not entries) and mailed; a stranger's
+    # garbage token is counted and not mailed.
+    server.cli("token", "issue")
+    replaced = []
     for _ in range(3):
-        call("GET", f"{scim}/Users", 401, ("rejected", None, None),
-             headers={"Authorization": "Bearer scimapp_rotated.token"})
+        resp = http.get(f"{scim}/Users")
+        assert resp.status_code == 401
+        replaced.append(resp.headers["X-Request-Id"])
+    assert http.get(f"{scim}/Users", headers={"Authorization": "Bearer scimapp_x.y"}
+                    ).status_code == 401
 
     def logged():
         entries = json.loads(server.cli("log", "--json", "--limit", "100"))
@@ -133,19 +139,23 @@ def test_lifecycle_is_logged_and_failures_are_mailed_once(server, sink):
     assert "Init!al-Pa55" not in json.dumps(entries) and server.token not in json.dumps(entries)
 
     failures = {e["request_id"]: e for e in entries if e["status"] >= 400}
-    assert len(failures) == 6
+    assert len(failures) == 3
+    counted = json.loads(server.cli("log", "--unauthenticated", "--json"))
+    assert sorted((c["reason"], c["requests"]) for c in counted) == [
+        ("invalid_token", 1), ("replaced_token", 3)]
+    mailed_ids = [*failures, *replaced]
 
     def mailed():
         bodies = [text_of(m) for m in sink.received()]
-        found = [rid for rid in failures for b in bodies if f"request id {rid}" in b]
-        return bodies if len(found) >= len(failures) else None
+        found = [rid for rid in mailed_ids for b in bodies if f"request id {rid}" in b]
+        return bodies if len(found) >= len(mailed_ids) else None
 
     bodies = wait_for(mailed)
     assert bodies, "the failures were not mailed"
-    for request_id in failures:
+    for request_id in mailed_ids:
         assert sum(b.count(f"request id {request_id}") for b in bodies) == 1
     everything = " ".join(bodies)
-    for phrase in ("Wrong or replaced Secret Token (repeated 401): 3",
+    for phrase in ("Replaced Secret Token: Entra holds an old one (401): 3",
                    "Group members the appliance does not know (400): 1",
                    "Duplicate userName or group displayName (409 uniqueness): 1",
                    "Objects Entra expects are gone from the appliance (404): 1",

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from scim_appliance import create_app
+from scim_appliance.domain.access import tokens
 from scim_appliance.domain.clock import utcnow
 from scim_appliance.domain.notify.mailer import SmtpSettings, new_message, send_message
 from scim_appliance.domain.notify.notifier import Notifier
@@ -30,19 +31,6 @@ def smtp_config(port: int, **extra) -> dict:
             "SMTP_TIMEOUT": 5, "NOTIFY_FROM": "scim@contoso.com",
             "NOTIFY_TO": "admin@contoso.com, ops@contoso.com",
             "NOTIFY_DIGEST_SECONDS": WINDOW, **extra}
-
-
-@pytest.fixture
-def sink():
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(app, sink):
-    app.config.update(smtp_config(sink.port))
-    return app
 
 
 def notifier_for(app) -> Notifier:
@@ -65,7 +53,8 @@ def fail_a_cycle(app, scim) -> None:
     assert scim.patch(f"/scim/Groups/{group['id']}", {"Operations": [
         {"op": "Add", "path": "members", "value": [{"value": "not-provisioned-yet"}]}]}
     ).status_code == 400
-    stale = ScimClient(app.test_client(), "scimapp_rotated.token")
+    # Signed by this appliance, not the active token: what Entra holds after a rotation.
+    stale = ScimClient(app.test_client(), tokens.new_token(app.config["SECRET_KEY"]))
     for _ in range(3):
         assert stale.get("/scim/Users").status_code == 401
 
@@ -107,8 +96,9 @@ def test_failures_become_one_digest_with_counts_examples_and_remedies(mail_app, 
     assert "== Duplicate userName or group displayName (409 uniqueness): 2 ==" in body
     assert "User ADELE.VANCE@contoso.com" in body
     assert "409 uniqueness: userName 'ADELE.VANCE@contoso.com' is already taken" in body
-    assert "== Wrong or replaced Secret Token (repeated 401): 3 ==" in body
-    assert "Run 'scim-appliance token issue'" in body and "Admin Credentials" in body
+    assert "== Replaced Secret Token: Entra holds an old one (401): 3 ==" in body
+    assert "GET /scim/Users from 127.0.0.1 401: a Secret Token this appliance issued" in body
+    assert "'scim-appliance token issue'" in body and "Admin Credentials" in body
     assert "Group Sales" in body and "not-provisioned-yet" in body
     assert "Assign those users" in body
     assert "'userName' is required" in body and "Coalesce(" in body
@@ -149,7 +139,7 @@ def test_smtp_down_then_up_delivers_everything_exactly_once(app, scim):
     down = notifier.run_once(t)
     assert down.status == "failed"
     assert down.message == f"cannot connect to 127.0.0.1:{port} (none): connection refused"
-    assert len(pending(app)) == 8
+    assert len(pending(app)) == 5  # and the 3 requests with a replaced token, counted
     assert notifier.run_once(t + timedelta(seconds=29)).status == "backoff"
     assert notifier.run_once(t + timedelta(seconds=30)).status == "failed"
     assert notifier.run_once(t + timedelta(seconds=89)).status == "backoff"  # 30 s, then 60 s

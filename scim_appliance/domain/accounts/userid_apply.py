@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 
 from ...storage.database import write_intent
 from ...storage.models import User
+from ...storage.private_files import open_private
 from ..clock import to_rfc3339, utcnow
+from ..display import csv_cell, csv_value
 from ..log import store as log_store
 from ..log.entries import Entry
 from ..names.policy import FieldPolicy, NameRules
@@ -93,23 +95,28 @@ class UndoFile:
     """Append-only CSV of applied changes, new -> old, one row per rename.
 
     Appending (rather than one file per run) means an interrupted run and the run
-    that finished it share one file, and `--revert` of that file undoes both.
+    that finished it share one file, and `--revert` of that file undoes both. It is
+    created 0600 (it lists every converted user), and its cells are `csv_cell`s: a
+    spreadsheet opening it runs no formula a userName carried, and `read_undo` gets
+    every name back exactly.
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not self.path.exists() or self.path.stat().st_size == 0
-        self._fh = open(self.path, "a", encoding="utf-8", newline="")
+        self._fh = open_private(self.path, "a", newline="")
         self._csv = csv.writer(self._fh, lineterminator="\n")
-        if fresh:
-            self._csv.writerow(UNDO_FIELDS)
+        if self._fh.tell() == 0:  # a new (or empty) file: O_APPEND starts at its end
+            self._row(UNDO_FIELDS)
             self._sync()
+
+    def _row(self, cells) -> None:
+        self._csv.writerow([csv_cell(c) for c in cells])
 
     def write(self, run: str, changes: Sequence[Change]) -> None:
         at = to_rfc3339(utcnow())
         for change in changes:
-            self._csv.writerow([at, run, change.id, change.new, change.old])
+            self._row([at, run, change.id, change.new, change.old])
         self._sync()
 
     def _sync(self) -> None:
@@ -135,7 +142,8 @@ def read_undo(path: str | Path) -> list[UndoRow]:
         if missing:
             raise ValueError(f"{path} is not an undo file (no {', '.join(sorted(missing))} "
                              "column)")
-        return [UndoRow(r["id"], r["new"], r["old"]) for r in reader]
+        return [UndoRow(csv_value(r["id"]), csv_value(r["new"]), csv_value(r["old"]))
+                for r in reader]
 
 
 def plan_revert(session: Session, rows: Sequence[UndoRow]) -> tuple[list[Change], list[Outcome]]:

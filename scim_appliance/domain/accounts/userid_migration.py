@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...storage.models import User
+from ..display import csv_cell, safe_json, safe_text
 from ..names.policy import NameRules
 from ..names.rules import violation
 
@@ -256,22 +256,25 @@ PLAN_FIELDS = ("id", "old", "new", "status", "reason", "problem", "source")
 
 
 def plan_csv(items: Iterable[PlanItem]) -> str:
+    """The plan for a spreadsheet: a report to read (controls neutralised, no cell a
+    formula); the JSON form keeps every value exactly."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PLAN_FIELDS)
     for item in items:
-        writer.writerow([getattr(item, f) or "" for f in PLAN_FIELDS])
+        writer.writerow([csv_cell(safe_text(getattr(item, f))) for f in PLAN_FIELDS])
     return out.getvalue()
 
 
 def plan_json(plan: Plan) -> str:
-    return json.dumps({"summary": plan.counts(), "items": [asdict(i) for i in plan.items]},
-                      ensure_ascii=False, indent=1)
+    return safe_json({"summary": plan.counts(), "items": [asdict(i) for i in plan.items]},
+                     indent=1)
 
 
 def format_item(item: PlanItem) -> str:
+    """One line of the printed plan, its values neutralised (domain/display.py)."""
     arrow = f"{item.old} -> {item.new}" if item.new else f"{item.old} -> ?"
     text = f"[{item.status}] {arrow}  ({item.reason})"
     if item.problem and item.problem != item.reason:
         text += f"  PROBLEM: {item.problem}"
-    return text
+    return safe_text(text)

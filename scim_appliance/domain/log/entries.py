@@ -53,6 +53,9 @@ class RequestFacts:
     authenticated: bool
     request_body: bytes | None = None
     response_body: bytes | None = None
+    # Why it did not pass the token check (log/auth_failures.py reasons): such a
+    # request is counted there, never stored as an entry.
+    refusal: str | None = None
 
 
 @dataclass
@@ -79,7 +82,13 @@ class Entry:
 
 
 def describe(facts: RequestFacts) -> Entry:
-    """Decide what one request did, from its method, path, status and bodies."""
+    """Decide what one request did, from its method, path, status and bodies.
+
+    A request that did not pass the token check is about no user or group: its path,
+    filter and bodies are the sender's words, not facts (issue 13).
+    """
+    if not facts.authenticated:
+        return _refused(facts)
     rtype, resource_id, operation = _route(facts.method, facts.path)
     request_json = _json(facts.request_body) if facts.status not in (401, 403, 413) else None
     response_json = _own_json(facts.response_body)
@@ -110,6 +119,15 @@ def describe(facts: RequestFacts) -> Entry:
             entry.detail = _clip(response_json.get("detail"), MAX_TEXT)
         entry.failure_kind = classify(facts.status, entry.scim_type, entry.detail)
     return entry
+
+
+def _refused(facts: RequestFacts) -> Entry:
+    return Entry(request_id=facts.request_id, at=facts.at, client=_clip(facts.client, 64),
+                 method=_clip(facts.method, 16), path=_clip(facts.path, 200),
+                 resource_type=None, resource_id=None, resource_name=None,
+                 operation="unknown", action="rejected", status=facts.status,
+                 duration_us=facts.duration_us, authenticated=False,
+                 failure_kind=classify(facts.status, None, None))
 
 
 _DONE = {"create": "created", "replace": "replaced", "update": "updated",

@@ -34,13 +34,14 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind(TOKEN, "Wrong or replaced Secret Token (repeated 401)",
-         "Entra is sending a Secret Token the appliance does not accept (it was replaced "
-         "with 'scim-appliance token issue', or mistyped). Run 'scim-appliance token issue' "
-         "on the appliance and paste the printed Secret Token into Entra: Enterprise "
-         "application > Provisioning > Admin Credentials > Secret Token, then Test "
-         "Connection and Save. If these requests do not come from Entra, check who can "
-         "reach the appliance."),
+    Kind(TOKEN, "Replaced Secret Token: Entra holds an old one (401)",
+         "These requests carry a Secret Token this appliance issued, which stopped "
+         "working when 'scim-appliance token issue' replaced it. Paste the current token "
+         "into Entra: Enterprise application > Provisioning > Admin Credentials > Secret "
+         "Token, then Test Connection and Save (if nobody has it, run 'scim-appliance "
+         "token issue' and paste the one it prints). If the client address is not "
+         "Entra's, an old token is in other hands: it no longer works, and nothing "
+         "else needs doing."),
     Kind(SYNC_DISABLED, "SCIM sync is disabled on the appliance (403)",
          "The appliance refuses all provisioning while sync is off. Run 'scim-appliance "
          "sync enable' when it should accept changes again, or set Provisioning Status to "

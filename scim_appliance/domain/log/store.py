@@ -3,24 +3,35 @@
 Called by the log writer's thread with its own session, never inside a SCIM request's
 transaction; the caller commits. Failures become *pending* notifications here, in the
 same transaction that stores them, so a failure is on disk before any email is tried.
+
+Only requests that passed the token check become entries; the others are counted
+(log/auth_failures.py). The table has a hard size bound, LOG_MAX_ROWS: `prune`
+deletes the oldest entries beyond it, pending or not, because a bound that waits for
+the mail server is no bound.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from ...storage.models import Group, NotificationDigest, ProvisioningLogEntry, User
+from ...storage.models import (
+    Group,
+    NotificationDigest,
+    ProvisioningLogEntry,
+    User,
+)
+from . import auth_failures
 from .entries import Entry
-from .failure_kinds import TOKEN
 
-# One 401 is a typo in Test Connection or a stray scanner; this many within the hour
-# is Entra running a cycle with the wrong token, and worth an email.
-TOKEN_REPEATS = 3
-TOKEN_WINDOW = timedelta(hours=1)
+# Digests are what the failure email's timing is decided by (a notice about refused
+# requests at most once a day): kept at least this long whatever the retention.
+DIGESTS_KEPT = timedelta(days=2)
+PRUNE_CHUNK = 5000
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.I)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -30,11 +41,11 @@ _INSERT_ENTRIES = insert(ProvisioningLogEntry.__table__)
 
 
 def record_entries(session: Session, entries: list[Entry], *, notify: bool) -> None:
-    """Insert entries in order; mark notifiable failures pending when `notify` is on.
+    """Insert entries in order; mark failures pending for email when `notify` is on.
 
-    A failure is notifiable when it passed the token check (so scanners probing
-    unknown URLs send no email) or when it is one of repeated 401s. One multi-row
-    INSERT per batch: the writer shares the CPU and SQLite's write lock with requests.
+    Only failures that passed the token check are mailed this way (a refused token is
+    counted and reported from auth_failures). One multi-row INSERT per batch: the
+    writer shares the CPU and SQLite's write lock with requests.
     """
     names: dict[tuple, str] = {}  # names seen earlier in this batch (create, then delete)
     rows = []
@@ -52,16 +63,12 @@ def record_entries(session: Session, entries: list[Entry], *, notify: bool) -> N
             "operation": entry.operation, "action": entry.action, "changes": entry.changes,
             "status": entry.status, "scim_type": entry.scim_type, "detail": entry.detail,
             "duration_us": entry.duration_us, "failure_kind": entry.failure_kind,
-            "notify_pending": bool(notify and entry.failure_kind and entry.authenticated
-                                   and entry.failure_kind != TOKEN),
+            "notify_pending": bool(notify and entry.failure_kind and entry.authenticated),
             "digest_id": None})
     if rows:
         # Core executemany on a cached statement: the ORM's bulk insert was half of
         # the writer's time, and the writer shares the GIL with the requests.
         session.connection().execute(_INSERT_ENTRIES, rows)
-    token_failures = [e.at for e in entries if e.failure_kind == TOKEN]
-    if notify and token_failures:
-        _mark_repeated_token_failures(session, max(token_failures))
 
 
 def _known_name(session: Session, rtype: str | None, resource_id: str) -> str | None:
@@ -85,26 +92,51 @@ def _known_name(session: Session, rtype: str | None, resource_id: str) -> str | 
     ).scalar()
 
 
-def _mark_repeated_token_failures(session: Session, at: datetime) -> None:
-    start = at - TOKEN_WINDOW
-    recent = ProvisioningLogEntry.failure_kind == TOKEN, ProvisioningLogEntry.at >= start
-    count = session.execute(select(func.count()).where(*recent)).scalar_one()
-    if count >= TOKEN_REPEATS:
-        session.execute(update(ProvisioningLogEntry).where(
-            *recent, ProvisioningLogEntry.notify_pending.is_(False),
-            ProvisioningLogEntry.digest_id.is_(None)).values(notify_pending=True))
+@dataclass
+class Pruned:
+    """What one `prune` call removed; `more` says a chunk was full (call it again)."""
+
+    old: int = 0  # entries past the retention
+    beyond_bound: int = 0  # the oldest entries past LOG_MAX_ROWS
+    unmailed: int = 0  # of those, failures still waiting for an email
+    refusal_rows: int = 0  # auth_failures rows
+    more: bool = False
+
+    @property
+    def entries(self) -> int:
+        return self.old + self.beyond_bound
 
 
-def prune(session: Session, now: datetime, retention_days: float) -> int:
-    """Delete entries older than the retention; failures not yet mailed are kept."""
-    if not retention_days or retention_days <= 0:
-        return 0
-    cutoff = now - timedelta(days=retention_days)
-    result = session.execute(delete(ProvisioningLogEntry).where(
-        ProvisioningLogEntry.at < cutoff, ProvisioningLogEntry.notify_pending.is_(False)))
-    session.execute(delete(NotificationDigest).where(
-        NotificationDigest.created_at < cutoff, NotificationDigest.state != "sending"))
-    return result.rowcount or 0
+def prune(session: Session, now: datetime, retention_days: float, max_rows: int = 0, *,
+          chunk: int = PRUNE_CHUNK) -> Pruned:
+    """Delete entries older than the retention (failures not yet mailed are kept),
+    then the oldest beyond `max_rows` whatever they are, and the same for the counts
+    of refused requests. At most `chunk` rows of each per call, so no transaction
+    holds the write lock for long; the caller repeats while `more`."""
+    e = ProvisioningLogEntry
+    done = Pruned()
+    if retention_days and retention_days > 0:
+        cutoff = now - timedelta(days=retention_days)
+        old = select(e.id).where(e.at < cutoff, e.notify_pending.is_(False)) \
+            .order_by(e.id).limit(chunk)
+        done.old = session.execute(delete(e).where(e.id.in_(old))).rowcount or 0
+        session.execute(delete(NotificationDigest).where(
+            NotificationDigest.created_at < min(cutoff, now - DIGESTS_KEPT),
+            NotificationDigest.state != "sending"))
+    if max_rows and max_rows > 0:
+        # Ids grow with every batch, so the highest `max_rows` ids are the newest.
+        boundary = session.execute(select(e.id).order_by(e.id.desc()).offset(max_rows)
+                                   .limit(1)).scalar()
+        if boundary is not None:
+            oldest = select(e.id).where(e.id <= boundary).order_by(e.id).limit(chunk)
+            done.unmailed = session.execute(select(func.count()).where(
+                e.id.in_(oldest), e.notify_pending.is_(True))).scalar_one()
+            done.beyond_bound = session.execute(
+                delete(e).where(e.id.in_(oldest))).rowcount or 0
+    done.refusal_rows = auth_failures.prune_counts(session, now, retention_days,
+                                                   chunk=chunk)
+    done.more = chunk in (done.old, done.beyond_bound) or done.refusal_rows >= chunk
+    return done
 
 
 def list_entries(session: Session, *, failures_only: bool = False,

@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..display import safe_json, safe_text
 from .policy import FieldPolicy
 from .rules import USER_NAME, field_label, normalize, resolve, sanitize, violation
 
@@ -169,14 +170,14 @@ def summary(results: list[CheckResult]) -> dict[str, int]:
 
 
 def format_text(results: list[CheckResult], policy: FieldPolicy) -> str:
+    """The report for a terminal: names quoted as JSON strings, controls neutralised."""
     rule = policy.rule
     lines = [f"# preset {rule.preset}, mode {policy.mode}, field "
              f"{field_label(rule.field)} ({rule.pattern})"]
     for r in results:
-        arrow = f" -> {json.dumps(r.derived, ensure_ascii=False)}" if r.derived else ""
-        note = f"  ({r.detail})" if r.detail else ""
-        lines.append(f"{r.line:>5}  {r.status:<9}  "
-                     f"{json.dumps(r.original, ensure_ascii=False)}{arrow}{note}")
+        arrow = f" -> {safe_json(r.derived)}" if r.derived else ""
+        note = f"  ({safe_text(r.detail)})" if r.detail else ""
+        lines.append(f"{r.line:>5}  {r.status:<9}  {safe_json(r.original)}{arrow}{note}")
     counts = summary(results)
     lines.append(f"# {len(results)} names: " + ", ".join(
         f"{n} {s}" for s, n in counts.items() if n))
@@ -187,8 +188,6 @@ def format_text(results: list[CheckResult], policy: FieldPolicy) -> str:
 
 
 def format_json(results: list[CheckResult], policy: FieldPolicy) -> str:
-    return json.dumps({"preset": policy.rule.preset, "mode": policy.mode,
-                       "field": field_label(policy.rule.field),
-                       "summary": summary(results),
-                       "results": [asdict(r) for r in results]}, ensure_ascii=False,
-                      indent=2)
+    return safe_json({"preset": policy.rule.preset, "mode": policy.mode,
+                      "field": field_label(policy.rule.field), "summary": summary(results),
+                      "results": [asdict(r) for r in results]}, indent=2)

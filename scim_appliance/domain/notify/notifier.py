@@ -21,6 +21,15 @@ one transaction at the *commit point* of the SMTP conversation: after the server
 Two senders at once (the server and `notify flush`) cannot both claim a failure: the
 claim updates only rows still pending and is abandoned unless it got every row its
 email describes.
+
+Requests refused before the token check are counted rows (domain/log/auth_failures.py),
+claimed the same way (their `digest_id`). Those with a replaced token (signed by this
+appliance, not the active one: Entra holds an old token) are mailed like failures.
+The others are garbage anyone can send as often as they like: they are summed up in
+a digest that goes out anyway, and on their own at most once per `NOTICE_INTERVAL`
+and only when at least `NOTICE_MIN` arrived, so they cannot flood the mailbox. Only
+the last `REPORT_HORIZON` of counts is ever reported, so switching email on later
+does not mail last month's.
 """
 
 from __future__ import annotations
@@ -30,13 +39,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ...storage.database import write_intent
-from ...storage.models import NotificationDigest, ProvisioningLogEntry
+from ...storage.models import AuthFailureCount, NotificationDigest, ProvisioningLogEntry
 from ..clock import utcnow
+from ..display import safe_text
+from ..log import auth_failures
+from ..log.failure_kinds import TOKEN
 from .digest import EXAMPLES_PER_KIND, Example, Snapshot, Unconfirmed, compose
 from .mailer import (
     MailNotSent,
@@ -51,6 +63,11 @@ log = logging.getLogger(__name__)
 
 BACKOFF_CAP_SECONDS = 3600
 CHUNK = 500
+# Garbage (requests refused without a replaced token) mails on its own at most this
+# often, and only this many at least; a digest sent anyway sums up any amount.
+NOTICE_INTERVAL = timedelta(hours=24)
+NOTICE_MIN = 1000
+REPORT_HORIZON = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,7 @@ class Notifier:
             return Outcome("backoff", message=self.last_error or "")
         self._expire_interrupted(now)
         with Session(self.engine) as session:
-            snapshot = load_snapshot(session)
+            snapshot = load_snapshot(session, now)
             last = _last_digest_at(session)
         if snapshot.empty:
             return Outcome("nothing")
@@ -123,6 +140,7 @@ class Notifier:
         return snapshot.first_at is None or now >= snapshot.first_at + self.window
 
     def _failed(self, now: datetime, error: str, count: int) -> Outcome:
+        error = safe_text(error)  # the mail server's words, bound for a terminal
         self._attempts += 1
         base = max(1.0, min(30.0, self.window.total_seconds()))
         delay = min(base * 2 ** (self._attempts - 1), BACKOFF_CAP_SECONDS)
@@ -143,8 +161,10 @@ class Notifier:
                 state="unconfirmed", error="interrupted while sending"))
 
 
-def load_snapshot(session: Session) -> Snapshot:
-    """Every pending failure's id, counts per kind, first examples, unconfirmed digests."""
+def load_snapshot(session: Session, now: datetime | None = None) -> Snapshot:
+    """Every pending failure's id, counts per kind, first examples, unconfirmed digests,
+    and the counts of refused requests this digest would report."""
+    now = now or utcnow()
     snapshot = Snapshot()
     rows = session.execute(
         select(ProvisioningLogEntry.id, ProvisioningLogEntry.failure_kind,
@@ -172,7 +192,69 @@ def load_snapshot(session: Session) -> Snapshot:
             select(NotificationDigest).where(NotificationDigest.state == "unconfirmed",
                                              NotificationDigest.reported_in.is_(None))
             .order_by(NotificationDigest.id)).scalars()]
+    _load_refusals(session, snapshot, now)
     return snapshot
+
+
+def _refusal_rows(snapshot: Snapshot, *reasons: str):
+    """The counted rows this snapshot reports: unreported, recent, there when it was
+    taken (later requests count in new rows; log/auth_failures.py)."""
+    t = AuthFailureCount
+    low, top = snapshot.refusal_window
+    return (t.digest_id == auth_failures.OPEN, t.minute >= low, t.id <= top,
+            t.reason.in_(reasons))
+
+
+def _load_refusals(session: Session, snapshot: Snapshot, now: datetime) -> None:
+    t = AuthFailureCount
+    top = session.execute(select(func.max(t.id))).scalar()
+    if top is None:
+        return
+    snapshot.refusal_window = (auth_failures.minute_of(now - REPORT_HORIZON), top)
+    replaced = _refusal_rows(snapshot, auth_failures.REPLACED_TOKEN)
+    rows, requests, first_at, last_at = session.execute(select(
+        func.count(), func.coalesce(func.sum(t.requests), 0), func.min(t.first_at),
+        func.max(t.last_at)).where(*replaced)).one()
+    if rows:
+        snapshot.replaced_rows, snapshot.replaced_requests = rows, int(requests)
+        snapshot.counts[TOKEN] = snapshot.counts.get(TOKEN, 0) + int(requests)
+        snapshot.first_at = min(snapshot.first_at or first_at, first_at)
+        snapshot.last_at = max(snapshot.last_at or last_at, last_at)
+        examples = []
+        for row in session.execute(select(t).where(*replaced).order_by(t.id)
+                                   .limit(EXAMPLES_PER_KIND)).scalars():
+            examples += [_refused_example(row, e) for e in row.examples or []]
+        snapshot.examples[TOKEN] = examples[:EXAMPLES_PER_KIND]
+    garbage = _refusal_rows(snapshot, *auth_failures.GARBAGE)
+    rows = session.execute(select(func.count()).where(*garbage)).scalar_one()
+    if not rows:
+        return
+    summary = auth_failures.summarize(session, *garbage)
+    if snapshot.ids or snapshot.replaced_rows or snapshot.unconfirmed or (
+            summary.requests >= NOTICE_MIN and _notice_allowed(session, now)):
+        snapshot.garbage, snapshot.garbage_rows = summary, rows
+        if not snapshot.ids and not snapshot.replaced_rows:
+            snapshot.first_at = min(snapshot.first_at or summary.first_at, summary.first_at)
+
+
+def _notice_allowed(session: Session, now: datetime) -> bool:
+    """No digest summed up refused requests within NOTICE_INTERVAL."""
+    last = session.execute(select(func.max(NotificationDigest.created_at)).where(
+        NotificationDigest.unauthenticated > 0,
+        NotificationDigest.state.in_(("sending", "sent", "unconfirmed")))).scalar()
+    return last is None or now - last >= NOTICE_INTERVAL
+
+
+def _refused_example(row: AuthFailureCount, example: dict) -> Example:
+    try:
+        at = datetime.fromisoformat(example["at"].replace("Z", "+00:00")).replace(tzinfo=None)
+    except (KeyError, AttributeError, ValueError):
+        at = row.first_at
+    return Example(at=at, method=str(example.get("method", "")),
+                   path=str(example.get("path", "")), resource_type=None,
+                   resource_name=None, resource_id=None, status=401, scim_type=None,
+                   detail=auth_failures.REASONS[auth_failures.REPLACED_TOKEN],
+                   request_id=str(example.get("request_id", "")), client=row.client)
 
 
 def _last_digest_at(session: Session) -> datetime | None:
@@ -191,11 +273,14 @@ class _Claim:
         self.digest_id: int | None = None
 
     def __call__(self) -> None:
-        ids = self.snapshot.ids
-        earlier = [u.digest_id for u in self.snapshot.unconfirmed]
+        snapshot = self.snapshot
+        ids = snapshot.ids
+        earlier = [u.digest_id for u in snapshot.unconfirmed]
+        garbage = snapshot.garbage.requests if snapshot.garbage is not None else 0
         with write_intent(), Session(self.engine) as session, session.begin():
             digest = NotificationDigest(created_at=self.now, state="sending",
-                                        failures=len(ids), message_id=self.message_id)
+                                        failures=snapshot.total, message_id=self.message_id,
+                                        unauthenticated=garbage)
             session.add(digest)
             session.flush()
             claimed = 0
@@ -207,7 +292,12 @@ class _Claim:
             reported = session.execute(update(NotificationDigest).where(
                 NotificationDigest.id.in_(earlier), NotificationDigest.reported_in.is_(None),
             ).values(reported_in=digest.id)).rowcount if earlier else 0
-            if claimed != len(ids) or reported != len(earlier):
+            counted = [(snapshot.replaced_rows, (auth_failures.REPLACED_TOKEN,)),
+                       (snapshot.garbage_rows if garbage else 0, auth_failures.GARBAGE)]
+            refusals_claimed = all(session.execute(update(AuthFailureCount).where(
+                *_refusal_rows(snapshot, *reasons)).values(digest_id=digest.id)).rowcount
+                == rows for rows, reasons in counted if rows)
+            if claimed != len(ids) or reported != len(earlier) or not refusals_claimed:
                 raise ClaimConflict()  # leaving the block rolls the claim back
             self.digest_id = digest.id
 
@@ -229,9 +319,23 @@ class _Claim:
             session.execute(update(ProvisioningLogEntry)
                             .where(ProvisioningLogEntry.digest_id == self.digest_id)
                             .values(notify_pending=True, digest_id=None))
+            _reopen_counts(session, self.digest_id)
             session.execute(update(NotificationDigest)
                             .where(NotificationDigest.reported_in == self.digest_id)
                             .values(reported_in=None))
             session.execute(update(NotificationDigest)
                             .where(NotificationDigest.id == self.digest_id)
                             .values(state="rejected", error=error))
+
+
+def _reopen_counts(session: Session, digest_id: int) -> None:
+    """Give a refused digest's counted rows back to the open ones (added to any that
+    counting has started since for the same minute, client and reason)."""
+    t = AuthFailureCount
+    claimed = session.execute(select(t).where(t.digest_id == digest_id)).scalars().all()
+    rows = [{"minute": r.minute, "client": r.client, "reason": r.reason,
+             "requests": r.requests, "first_at": r.first_at, "last_at": r.last_at,
+             "examples": r.examples, "digest_id": auth_failures.OPEN} for r in claimed]
+    if rows:
+        session.execute(delete(t).where(t.digest_id == digest_id))
+        auth_failures.upsert_counts(session, rows)
