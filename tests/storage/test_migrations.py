@@ -85,9 +85,10 @@ def test_the_migrated_schema_is_the_models(tmp_path):
         assert migrations.model_differences(connection) == ["missing index ix_users_external_id"]
 
 
-def test_the_baseline_is_the_schema_create_all_made(tmp_path):
-    made = sqlite_engine(tmp_path / "create_all.db")
-    Base.metadata.create_all(made)
+def test_the_baseline_is_the_schema_create_all_made_at_0_1_0(tmp_path):
+    """The release fixture's schema is what 0.1.0's `init` (create_all) made."""
+    made = sqlite_engine(tmp_path / "release.db")
+    shutil.copyfile(RELEASES / "release-0.1.0.db", tmp_path / "release.db")
     assert migrations.engine_status(made).shape == migrations.RELEASE_0_1_0
     migrated = sqlite_engine(tmp_path / "migrated.db")
     migrations.upgrade(migrated, migrations.BASELINE)
@@ -266,8 +267,9 @@ def test_every_revision_both_ways_and_0_1_0_adoption_on_postgresql():
             previous = revision
         with engine.connect() as connection:
             assert migrations.model_differences(connection) == []
-        migrations.downgrade(engine, "base")
-        Base.metadata.create_all(engine)  # what 0.1.0's init made
+        migrations.downgrade(engine, migrations.BASELINE)
+        with engine.begin() as connection:  # what 0.1.0's init made: no version table
+            connection.exec_driver_sql(f"DROP TABLE {migrations.VERSION_TABLE}")
         assert migrations.engine_status(engine).shape == migrations.RELEASE_0_1_0
         assert migrations.upgrade(engine).after.at_head
         assert migrations.check(engine) == []
