@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request
 
 from ..domain.access import appliance
+from ..domain.protocol.errors import InvalidValue
 from ..domain.query.direct_reads import Reads
 from ..storage.database import reset_write_intent, set_write_intent
 from ..storage.extensions import db
@@ -50,6 +51,17 @@ def _authenticate():
             reads.close()
             del g.reads
     g.touch_token = result.touch_due
+
+
+@bp.before_request
+def _refuse_nul_in_url():
+    """PostgreSQL text cannot hold NUL: a URL path or query with `%00` is refused on every
+    backend before a route looks anything up with it (bodies: domain/protocol/json_input).
+    Runs after the token check, so a request without a valid token still gets its 401."""
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                     for key, value in request.args.items(multi=True)):
+        raise InvalidValue("the request URL holds a NUL character (%00), which the appliance "
+                           "cannot store or look up")
 
 
 def commit_write() -> None:

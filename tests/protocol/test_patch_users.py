@@ -195,7 +195,7 @@ def test_remove_op_name_is_case_insensitive(name):
         {"nickName": "n"}
 
 
-@pytest.mark.parametrize("name", ["move", "copy", "", None, 3])
+@pytest.mark.parametrize("name", ["move", "copy", ""])  # None, 3: test_patch_operations.py
 def test_unknown_op_is_invalid_syntax_naming_it(name):
     error = fails({}, [{"op": name, "path": "title", "value": "x"}], InvalidSyntax,
                   "Operations[0]", repr(name))
@@ -335,7 +335,7 @@ def test_read_only_targets_are_mutability_errors(path, op):
     assert error.scim_type == "mutability" and error.status == 400
 
 
-@pytest.mark.parametrize("key", ["id", "meta", "groups", "schemas"])
+@pytest.mark.parametrize("key", ["id", "meta", "groups"])  # schemas: test_patch_extensions.py
 def test_read_only_no_path_keys_are_mutability_errors(key):
     fails({}, [{"op": "replace", "value": {"title": "t", key: "x"}}], Mutability)
 

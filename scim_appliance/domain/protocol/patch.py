@@ -13,6 +13,11 @@ canonicalised from the schema (RFC 7643 §2.1); values are stored as sent and ty
 the caller afterwards.
 
 Where the Entra behaviour deviates from the RFC, the function docstrings say so.
+
+Limits (schema.py, README "Limits"): at most MAX_OPERATIONS operations, each key of a
+path-less or whole-extension value counting as one; a multi-valued attribute never grows
+past its `max_values` while operations are applied; at most MAX_MEMBERS member ids in all.
+So the work one request can cause is bounded before the document is re-validated.
 """
 
 from __future__ import annotations
@@ -34,10 +39,21 @@ from .documents import (
     put_attr,
     store_attr,
 )
+from .elements import (
+    add_key,
+    canon,
+    check_count,
+    identified_by_value,
+    is_listed,
+    listed_elements,
+    new_element,
+    remove_keys,
+)
 from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
 from .filters import And, Compare, PatchPath, matches_element, parse_path
 from .member_ops import MemberOp, is_members, member_op_for
-from .schema import PATCH_OP, Attribute, ResourceType
+from .schema import MAX_MEMBERS, MAX_OPERATIONS, PATCH_OP, Attribute, ResourceType
+from .validation import check_schemas, json_type, shown
 
 OPS = ("add", "replace", "remove")
 # Sub-attributes that only label an element; an element left with nothing else is dropped.
@@ -58,6 +74,26 @@ class _Context:
     rtype: ResourceType
     divert_members: bool
     pending: list[MemberOp] = field(default_factory=list)
+    targets: int = 0  # attribute paths applied so far (operations and value keys)
+    member_ids: int = 0
+
+    def count_target(self) -> None:
+        self.targets += 1
+        if self.targets > MAX_OPERATIONS:
+            raise InvalidValue(_too_many_operations("more"))
+
+    def divert(self, member_op: MemberOp) -> None:
+        self.member_ids += len(member_op.ids)
+        if self.member_ids > MAX_MEMBERS:
+            raise InvalidValue(f"a PATCH request may name at most {MAX_MEMBERS:,} members in "
+                               "all; send larger changes in several requests")
+        self.pending.append(member_op)
+
+
+def _too_many_operations(count: str) -> str:
+    return (f"a PATCH request may carry at most {MAX_OPERATIONS:,} operations (each key of a "
+            f"value without 'path' counts as one); this one has {count}. Send the changes "
+            "in several requests")
 
 
 # -- public API ------------------------------------------------------------------------
@@ -77,6 +113,8 @@ def apply_operations(doc: dict, operations: list, rtype: ResourceType,
     """Apply `Operations` in order, all or nothing (RFC 7644 §3.5.2: "atomic")."""
     if not isinstance(operations, list) or not operations:
         raise InvalidSyntax("'Operations' must be a non-empty list of operations")
+    if len(operations) > MAX_OPERATIONS:
+        raise InvalidValue(_too_many_operations(f"{len(operations):,}"))
     work = copy.deepcopy(doc)
     ctx = _Context(rtype, divert_members=member_ops is not None)
     for index, raw in enumerate(operations):
@@ -109,8 +147,14 @@ def _parse_operation(index: int, raw) -> _Op:
     if not isinstance(raw, dict):
         raise InvalidSyntax(f"{where} must be an object with 'op', 'path' and 'value'")
     name = get_attr(raw, "op")
-    if not isinstance(name, str) or name.lower() not in OPS:
-        raise InvalidSyntax(f"{where} has unsupported op {name!r}; "
+    if name is None:
+        # RFC 7644 §3.5.2: "Each PATCH operation object MUST have exactly one "op" member".
+        raise InvalidSyntax(f"{where} has no 'op'; give 'add', 'replace' or 'remove'")
+    if not isinstance(name, str):
+        raise InvalidSyntax(f"{where}: 'op' must be the string 'add', 'replace' or 'remove', "
+                            f"not {json_type(name)}")
+    if name.lower() not in OPS:
+        raise InvalidSyntax(f"{where} has unsupported op '{shown(name)}'; "
                             "use 'add', 'replace' or 'remove'")
     name = name.lower()
     path = get_attr(raw, "path")
@@ -125,7 +169,7 @@ def _parse_operation(index: int, raw) -> _Op:
 
 
 def _path_note(path: str | None) -> str:
-    return f" path '{path}'" if path is not None else " without path"
+    return f" path '{shown(path, 200)}'" if path is not None else " without path"
 
 
 def _describe(op: _Op) -> str:
@@ -153,20 +197,41 @@ def _apply_no_path(doc: dict, op: str, value, ctx: _Context) -> None:
     if not isinstance(value, dict):
         raise InvalidValue(f"{op} without 'path' needs an object value mapping attribute "
                            "names to values (RFC 7644 §3.5.2.1)")
-    for key, item in value.items():
+    for key, item in _attribute_items(value, ctx.rtype):
         _apply_key(doc, op, key, item, ctx)
+
+
+def _attribute_items(value: dict, rtype: ResourceType) -> list[tuple[str, Any]]:
+    """The keys of a value object that name attributes.
+
+    A value that stands for the resource (no path) or for an extension (its URN as path)
+    may carry `schemas`, as the resource itself does (RFC 7643 §3). That key says which
+    schemas the object follows; it is not an attribute to patch (the server keeps the
+    resource's `schemas` from the attributes present), but it must name schemas of this
+    resource type, as in a POST.
+    """
+    items = []
+    for key, item in value.items():
+        if isinstance(key, str) and key.lower() == "schemas":
+            try:
+                check_schemas({"schemas": item}, rtype)
+            except ScimError as exc:
+                raise type(exc)(f"'schemas' in the value: {exc.detail}") from None
+            continue
+        items.append((key, item))
+    return items
 
 
 def _apply_key(doc: dict, op: str, key: str, value, ctx: _Context, prefix: str = "") -> None:
     """Apply one key of a no-path (or whole-extension) value object as if it were a path."""
     if not prefix and key.lower() == ctx.rtype.core.id.lower() and isinstance(value, dict):
-        for sub_key, item in value.items():
+        for sub_key, item in _attribute_items(value, ctx.rtype):
             _apply_key(doc, op, sub_key, item, ctx)
         return
     try:
         path = _resolve_path(f"{prefix}:{key}" if prefix else key, ctx.rtype)
     except InvalidPath as exc:
-        raise InvalidPath(f"value key '{key}': {exc.detail}") from None
+        raise InvalidPath(f"value key '{shown(key, 200)}': {exc.detail}") from None
     _apply_path(doc, op, path, value, ctx)
 
 
@@ -204,11 +269,12 @@ def _apply_path(doc: dict, op: str, path: PatchPath, value, ctx: _Context) -> No
     if path.attr is None:
         _apply_extension(doc, op, path.schema_urn, value, ctx)
         return
+    ctx.count_target()
     _check_writable(path)
     if ctx.divert_members and is_members(path.attr, ctx.rtype):
-        member_op = member_op_for(op, path, value)
+        member_op = member_op_for(op, path, value, ctx.rtype)
         if member_op is not None:
-            ctx.pending.append(member_op)
+            ctx.divert(member_op)
         return
     value = _coerce_reference(path, op, value)
     if path.attr.required and path.sub is None and path.filter is None \
@@ -229,13 +295,25 @@ def _apply_path(doc: dict, op: str, path: PatchPath, value, ctx: _Context) -> No
 
 
 def _apply_extension(doc: dict, op: str, urn: str, value, ctx: _Context) -> None:
-    """A bare extension URN path: its value is an object of that extension's attributes."""
+    """A bare extension URN path: its value is an object of that extension's attributes.
+
+    An extension whose attributes are all readOnly (the appliance's own) is read-only as a
+    whole: RFC 7644 §3.5.2 wants every operation compatible with the attribute's
+    mutability, and §3.5.2.2 a "mutability" error for removing a read-only attribute, so
+    adding, replacing or removing it fails instead of answering success for nothing.
+    """
+    ext = ctx.rtype.extension(urn)
+    if ext is not None and all(a.read_only for a in ext.attributes):
+        raise Mutability(f"'{urn}' is read-only: the appliance derives its attributes "
+                         f"({', '.join(a.name for a in ext.attributes)}), so it cannot be "
+                         "added, replaced or removed")
     if op == "remove" or is_blank(value):
+        ctx.count_target()
         pop_attr(doc, urn)
         return
     if not isinstance(value, dict):
         raise InvalidValue(f"the value for '{urn}' must be an object of its attributes")
-    for key, item in value.items():
+    for key, item in _attribute_items(value, ctx.rtype):
         _apply_key(doc, op, key, item, ctx, prefix=urn)
 
 
@@ -297,7 +375,7 @@ def _set_complex(container: dict, attr: Attribute, value) -> None:
     """
     if not isinstance(value, dict):
         raise InvalidValue(f"'{attr.name}' is complex; give an object of its sub-attributes")
-    incoming = _canon(attr, value)
+    incoming = canon(attr, value)
     current = get_attr(container, attr.name)
     merged = dict(current) if isinstance(current, dict) else {}
     if "value" in incoming and attr.sub("value") and get_attr(merged, "value") != incoming["value"]:
@@ -313,13 +391,19 @@ def _set_multi(container: dict, op: str, attr: Attribute, value) -> None:
     without filter replaces all values. RFC 7643 §2.4: at most one `primary`.
     """
     items = value if isinstance(value, list) else [value]
-    incoming = [_new_element(attr, item) for item in items]
+    check_count(attr, len(items))
+    incoming = [new_element(attr, item) for item in items]
     result = [] if op == "replace" else elements_of(container, attr)
+    by_value = identified_by_value(attr)
+    seen = {add_key(by_value, element) for element in result}
     added = []
     for element in incoming:
-        if not any(_same_element(attr, element, other) for other in result):
+        key = add_key(by_value, element)
+        if key not in seen:
+            seen.add(key)
             result.append(element)
             added.append(element)
+            check_count(attr, len(result))
     _single_primary(result, added)
     store_attr(container, attr.name, result)
 
@@ -331,25 +415,17 @@ def _remove_attr(doc: dict, attr: Attribute, value, rtype: ResourceType) -> None
     dialect sends `{"op":"Remove","path":"members","value":[{"value":"id"}]}` meaning
     "remove only these" (entra-provisioning.md §1.3, §7).
     """
+    if attr.multi_valued and not is_empty(value):
+        listed = listed_elements(attr, value)
     container = container_of(doc, attr, rtype, create=False)
     if container is None:
         return
     if attr.multi_valued and not is_empty(value):
-        listed = value if isinstance(value, list) else [value]
-        kept = [e for e in elements_of(container, attr)
-                if not any(_is_listed(attr, e, target) for target in listed)]
+        keys = remove_keys(attr, listed)
+        kept = [e for e in elements_of(container, attr) if not is_listed(attr, e, keys)]
         store_attr(container, attr.name, kept)
     else:
         pop_attr(container, attr.name)
-
-
-def _is_listed(attr: Attribute, element, target) -> bool:
-    """Whether a legacy remove `value` entry designates `element` (by `value`, else whole)."""
-    wanted = get_attr(target, "value") if isinstance(target, dict) else target
-    if isinstance(target, dict) and wanted is None:
-        return isinstance(element, dict) and _strip_none(_canon(attr, target)) == element
-    actual = get_attr(element, "value") if isinstance(element, dict) else element
-    return _value_equal(attr.sub("value"), actual, wanted)
 
 
 # -- sub-attributes of single-valued complex attributes ------------------------------
@@ -392,7 +468,7 @@ def _apply_elements(doc: dict, op: str, path: PatchPath, value, rtype: ResourceT
         if path.sub is not None:
             update = {path.sub.name: value}
         elif isinstance(value, dict):
-            update = _canon(attr, value)
+            update = canon(attr, value)
         else:
             raise InvalidValue(f"'{attr.name}[...]' needs an object of sub-attributes")
         if hits:
@@ -401,6 +477,7 @@ def _apply_elements(doc: dict, op: str, path: PatchPath, value, rtype: ResourceT
         else:
             hits = [_create_element(path, update)]
             elements.append(hits[0])
+            check_count(attr, len(elements))
         _single_primary(elements, hits)
         elements = _drop_bare(elements, hits)
     store_attr(container, attr.name, elements)
@@ -468,25 +545,6 @@ def _single_primary(elements: list, preferred: list) -> None:
             put_attr(element, "primary", False)
 
 
-def _same_element(attr: Attribute, new, existing) -> bool:
-    """Duplicate test for add. Elements whose `value` is immutable (group members) are
-    identified by that value alone; others must be equal as a whole."""
-    value_sub = attr.sub("value")
-    if value_sub is not None and value_sub.mutability == "immutable" \
-            and isinstance(new, dict) and isinstance(existing, dict):
-        return _value_equal(value_sub, get_attr(new, "value"), get_attr(existing, "value"))
-    return new == existing
-
-
-def _new_element(attr: Attribute, item):
-    if not attr.is_complex:
-        return item
-    if not isinstance(item, dict):
-        raise InvalidValue(f"each '{attr.name}' entry must be an object, "
-                           f"not {type(item).__name__}")
-    return _strip_none(_canon(attr, item))
-
-
 # -- merging and normalisation helpers ------------------------------------------------
 def _merge_into(attr: Attribute, target: dict, update: dict) -> None:
     """Set (or, for null/"", clear) sub-attributes, refusing in-place immutable changes.
@@ -507,37 +565,12 @@ def _merge_into(attr: Attribute, target: dict, update: dict) -> None:
             put_attr(target, name, item)
 
 
-def _canon(attr: Attribute, obj: dict) -> dict:
-    """Canonical sub-attribute names (RFC 7643 §2.1); readOnly ones are ignored (§2.2).
-
-    Unknown keys are kept for the caller's validation to report.
-    """
-    result = {}
-    for key, item in obj.items():
-        sub = attr.sub(key)
-        if sub is None:
-            result[key] = item
-        elif not sub.read_only:
-            result[sub.name] = item
-    return result
-
-
 def _label_only(element) -> bool:
     return isinstance(element, dict) and all(k.lower() in _LABELS for k in element)
-
-
-def _value_equal(sub: Attribute | None, left, right) -> bool:
-    if isinstance(left, str) and isinstance(right, str) and not (sub and sub.case_exact):
-        return left.lower() == right.lower()
-    return left == right
 
 
 def _truthy(flag) -> bool:
     """`primary` may arrive as the string "True" (Entra legacy dialect)."""
     return flag is True or (isinstance(flag, str) and flag.lower() == "true")
-
-
-def _strip_none(obj: dict) -> dict:
-    return {k: v for k, v in obj.items() if v is not None}
 
 

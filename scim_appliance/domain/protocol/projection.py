@@ -53,6 +53,10 @@ def _parse_list(rtype: ResourceType, text, what: str) -> frozenset:
         name = raw.strip()
         if not name:
             continue
+        schema = _whole_schema(rtype, name)
+        if schema is not None:
+            out.update((a.schema, a.name, None) for a in schema.attributes)
+            continue
         try:
             ref = resolve_attr_path(rtype, name, InvalidValue)
         except InvalidValue:
@@ -61,6 +65,18 @@ def _parse_list(rtype: ResourceType, text, what: str) -> frozenset:
             continue
         out.add((ref.attr.schema, ref.attr.name, ref.sub.name if ref.sub else None))
     return frozenset(out)
+
+
+def _whole_schema(rtype: ResourceType, name: str):
+    """The schema a bare URN names (RFC 7644 §3.10: attributes are named by their schema
+    URN; the URN alone stands for all of that schema's attributes), or None."""
+    if not name.lower().startswith("urn:"):
+        return None
+    try:
+        schema, rest = rtype.split_urn(name)
+    except KeyError:
+        return None
+    return schema if not rest else None
 
 
 def apply_projection(resource: dict, rtype: ResourceType, projection: Projection) -> dict:

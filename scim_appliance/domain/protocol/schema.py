@@ -22,6 +22,17 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
+# Maxima for what a request may store (README "Limits"), in characters (code points) and
+# values. Checked before any costly work (the name rules, the database), and generous for
+# Entra: Microsoft Graph caps displayName at 256, userPrincipalName at 113 and
+# streetAddress at 1,024 characters, and Join() mappings combine only a few of them.
+SHORT_TEXT = 512  # names, identifiers, labels: the default for every string
+LONG_TEXT = 2048  # postal address parts, URLs (profileUrl, photos, $ref), password
+CERTIFICATE_TEXT = 16384  # x509Certificates.value: a base64 DER certificate, a few KB
+MAX_VALUES = 100  # elements of a multi-valued attribute of a User (emails, roles, ...)
+MAX_MEMBERS = 10_000  # group members in one request (POST, PUT, or all of one PATCH)
+MAX_OPERATIONS = 200  # PATCH operations per request; each key of a path-less value counts
+
 
 @dataclass(frozen=True)
 class Attribute:
@@ -40,6 +51,10 @@ class Attribute:
     reference_types: tuple[str, ...] = ()
     sub_attributes: tuple[Attribute, ...] = ()
     schema: str = ""
+    # Request limits (not RFC 7643 characteristics, so not in /Schemas): the longest string
+    # and, for a multi-valued attribute, the most values one request may give it.
+    max_length: int = SHORT_TEXT
+    max_values: int = MAX_VALUES
     # Lower-cased name -> sub-attribute, for case-insensitive look-ups (RFC 7643 §2.1).
     subs: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 
@@ -100,6 +115,11 @@ def _multi(name, description, value_type="string", types=(), extra=(), value_kw=
     return _s(name, description, type="complex", multi_valued=True, sub_attributes=tuple(subs))
 
 
+def _address(name, description) -> Attribute:
+    """A postal address part: Entra's streetAddress alone may be 1,024 characters."""
+    return _s(name, description, max_length=LONG_TEXT)
+
+
 def _with_schema(attrs: tuple[Attribute, ...], urn: str) -> tuple[Attribute, ...]:
     """Stamp each attribute (recursively) with the schema URN it belongs to."""
     from dataclasses import replace
@@ -124,7 +144,7 @@ _USER_ATTRS = (
     _s("displayName", "The name of the User, suitable for display to end-users."),
     _s("nickName", "The casual way to address the user in real life."),
     _s("profileUrl", "A fully qualified URL pointing to a page representing the User's online "
-       "profile.", type="reference", reference_types=("external",)),
+       "profile.", type="reference", reference_types=("external",), max_length=LONG_TEXT),
     _s("title", "The user's title, such as \"Vice President\"."),
     _s("userType", "Used to identify the relationship between the organization and the user."),
     _s("preferredLanguage", "Indicates the User's preferred written or spoken language."),
@@ -133,22 +153,23 @@ _USER_ATTRS = (
     _s("active", "A Boolean value indicating the User's administrative status.",
        type="boolean"),
     _s("password", "The User's cleartext password; accepted on write, never returned.",
-       mutability="writeOnly", returned="never"),
+       mutability="writeOnly", returned="never", max_length=LONG_TEXT),
     _multi("emails", "Email addresses for the user.", types=("work", "home", "other")),
     _multi("phoneNumbers", "Phone numbers for the User.",
            types=("work", "home", "mobile", "fax", "pager", "other")),
     _multi("ims", "Instant messaging addresses for the User.",
            types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
     _multi("photos", "URLs of photos of the User.", value_type="reference",
-           types=("photo", "thumbnail"), value_kw={"reference_types": ("external",)}),
+           types=("photo", "thumbnail"),
+           value_kw={"reference_types": ("external",), "max_length": LONG_TEXT}),
     _s("addresses", "A physical mailing address for this User.", type="complex",
        multi_valued=True, sub_attributes=(
-           _s("formatted", "The full mailing address, formatted for display."),
-           _s("streetAddress", "The full street address component."),
-           _s("locality", "The city or locality component."),
-           _s("region", "The state or region component."),
-           _s("postalCode", "The zip code or postal code component."),
-           _s("country", "The country name component."),
+           _address("formatted", "The full mailing address, formatted for display."),
+           _address("streetAddress", "The full street address component."),
+           _address("locality", "The city or locality component."),
+           _address("region", "The state or region component."),
+           _address("postalCode", "The zip code or postal code component."),
+           _address("country", "The country name component."),
            _s("type", "A label indicating the attribute's function.",
               canonical_values=("work", "home", "other")),
            _s("primary", "A Boolean value indicating the primary address.", type="boolean"),
@@ -160,7 +181,7 @@ _USER_ATTRS = (
            _s("value", "The identifier of the User's group.", mutability="readOnly",
               case_exact=True),
            _s("$ref", "The URI of the corresponding 'Group' resource.", type="reference",
-              reference_types=("Group",), mutability="readOnly"),
+              reference_types=("Group",), mutability="readOnly", max_length=LONG_TEXT),
            _s("display", "A human-readable name of the group.", mutability="readOnly"),
            _s("type", "How the membership was derived.", mutability="readOnly",
               canonical_values=("direct", "indirect")),
@@ -168,7 +189,7 @@ _USER_ATTRS = (
     _multi("entitlements", "A list of entitlements for the User."),
     _multi("roles", "A list of roles for the User."),
     _multi("x509Certificates", "A list of certificates issued to the User.",
-           value_type="binary"),
+           value_type="binary", value_kw={"max_length": CERTIFICATE_TEXT}),
 )
 
 _ENTERPRISE_ATTRS = (
@@ -181,7 +202,7 @@ _ENTERPRISE_ATTRS = (
         _s("value", "The id of the SCIM resource representing the User's manager.",
            case_exact=True),
         _s("$ref", "The URI of the SCIM resource representing the User's manager.",
-           type="reference", reference_types=("User",)),
+           type="reference", reference_types=("User",), max_length=LONG_TEXT),
         _s("displayName", "The displayName of the User's manager.", mutability="readOnly"),
     )),
 )
@@ -190,11 +211,12 @@ _GROUP_ATTRS = (
     _s("displayName", "A human-readable name for the Group.", required=True,
        uniqueness="server"),
     _s("members", "A list of members of the Group.", type="complex", multi_valued=True,
-       sub_attributes=(
+       max_values=MAX_MEMBERS, sub_attributes=(
            _s("value", "Identifier of the member of this Group.", mutability="immutable",
               case_exact=True),
            _s("$ref", "The URI of the member resource.", type="reference",
-              reference_types=("User", "Group"), mutability="immutable"),
+              reference_types=("User", "Group"), mutability="immutable",
+              max_length=LONG_TEXT),
            _s("display", "A human-readable name of the member.", mutability="readOnly"),
            _s("type", "The type of the member.", canonical_values=("User", "Group"),
               mutability="immutable"),

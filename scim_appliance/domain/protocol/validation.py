@@ -7,28 +7,75 @@ exceptions: attribute names are rewritten to their canonical case (RFC 7643 §2.
 makes them case-insensitive), and booleans sent as the strings "True"/"False" (any
 case) become JSON booleans, because Entra's default `active` mapping sends strings
 and it expects booleans back (entra-provisioning.md §6.4(e)).
+
+Every string is held to its attribute's maximum length (schema.py, README "Limits") and
+may not contain NUL, which PostgreSQL's text and jsonb cannot store; a list is counted
+before any of its elements is looked at. So an oversized or unstorable value is refused
+here, before the name rules or the database see it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from functools import cache
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
 from .errors import InvalidSyntax, InvalidValue
 from .filters import parse_datetime
-from .schema import COMMON, Attribute, ResourceType
+from .schema import COMMON, MAX_VALUES, SHORT_TEXT, Attribute, ResourceType
 
 UNKNOWN_FIELD = "Unknown field."
+NUL = "\x00"
+
+
+def text_problem(value: str, max_length: int = SHORT_TEXT) -> str | None:
+    """Why a string cannot be stored (too long, or holds NUL), or None. Length first: it is
+    O(1), so a 4 MB string costs nothing more to refuse."""
+    if len(value) > max_length:
+        return (f"is {len(value):,} characters long; the appliance accepts at most "
+                f"{max_length:,}")
+    if NUL in value:
+        return "contains a NUL character (U+0000), which cannot be stored"
+    return None
+
+
+def check_text(value, what: str, max_length: int = SHORT_TEXT) -> str:
+    """`value` as a storable string, or InvalidValue naming `what` (ids from a path, names
+    the CLI passes in)."""
+    if not isinstance(value, str):
+        raise InvalidValue(f"{what} must be a string, not {json_type(value)}")
+    problem = text_problem(value, max_length)
+    if problem:
+        raise InvalidValue(f"{what} {problem}")
+    return value
+
+
+# C0, DEL, C1, line and paragraph separators, bidi controls: never echoed raw.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text, limit: int = 64) -> str:
+    """An outside name for an error detail: cut short, control characters escaped."""
+    text = str(text)
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", cut)
 
 
 class ScimString(fields.Field):
     """A JSON string, taken exactly as sent (no trimming, no reformatting)."""
 
+    def __init__(self, max_length: int = SHORT_TEXT, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
-            raise ValidationError(f"must be a string, not {_json_type(value)}")
+            raise ValidationError(f"must be a string, not {json_type(value)}")
+        problem = text_problem(value, self.max_length)
+        if problem:
+            raise ValidationError(problem)
         return value
 
 
@@ -40,7 +87,7 @@ class ScimBoolean(fields.Field):
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        raise ValidationError(f"must be a boolean (true or false), not {_json_type(value)}")
+        raise ValidationError(f"must be a boolean (true or false), not {json_type(value)}")
 
 
 # Integers are stored as 64-bit by PostgreSQL and by orjson (storage/extensions.py); a larger
@@ -51,7 +98,7 @@ INT64 = range(-(2 ** 63), 2 ** 63)
 class ScimInteger(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"must be an integer, not {_json_type(value)}")
+            raise ValidationError(f"must be an integer, not {json_type(value)}")
         if value not in INT64:
             raise ValidationError("must fit in 64 bits (-2^63 to 2^63-1)")
         return value
@@ -60,7 +107,7 @@ class ScimInteger(fields.Field):
 class ScimDecimal(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError(f"must be a number, not {_json_type(value)}")
+            raise ValidationError(f"must be a number, not {json_type(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError("must be a finite number")
         if isinstance(value, int) and value not in INT64:
@@ -68,17 +115,19 @@ class ScimDecimal(fields.Field):
         return value
 
 
-class ScimDateTime(fields.Field):
+class ScimDateTime(ScimString):
     """An RFC 3339 date-time string; validated, then kept as sent."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
-            raise ValidationError(f"must be a date-time string, not {_json_type(value)}")
-        parse_datetime(value, lambda: ValidationError(f"'{value}' is not an RFC 3339 date-time"))
+            raise ValidationError(f"must be a date-time string, not {json_type(value)}")
+        value = super()._deserialize(value, attr, data, **kwargs)
+        parse_datetime(value, lambda: ValidationError(
+            f"'{shown(value)}' is not an RFC 3339 date-time"))
         return value
 
 
-def _json_type(value) -> str:
+def json_type(value) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -93,11 +142,19 @@ def _json_type(value) -> str:
 
 
 class ScimList(fields.List):
-    """A multi-valued attribute; `null` elements are dropped rather than refused."""
+    """A multi-valued attribute; `null` elements are dropped rather than refused. The count
+    is checked first, so a huge list is refused without reading its elements."""
+
+    def __init__(self, inner, max_values: int, **kwargs):
+        super().__init__(inner, **kwargs)
+        self.max_values = max_values
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list):
-            raise ValidationError(f"must be an array, not {_json_type(value)}")
+            raise ValidationError(f"must be an array, not {json_type(value)}")
+        if len(value) > self.max_values:
+            raise ValidationError(f"has {len(value):,} values; the appliance accepts at most "
+                                  f"{self.max_values:,} per request")
         return super()._deserialize([v for v in value if v is not None], attr, data, **kwargs)
 
 
@@ -123,7 +180,7 @@ class _ObjectSchema(Schema):
                 # Read-only values from the client are ignored (RFC 7644 §3.5.1).
                 continue
             if attr.name in out:
-                raise ValidationError(f"given twice (as '{key}')", attr.name)
+                raise ValidationError(f"given twice (as '{shown(key)}')", attr.name)
             out[attr.name] = value
         return out
 
@@ -131,15 +188,16 @@ class _ObjectSchema(Schema):
 def _field_for(attr: Attribute, required: bool = False) -> fields.Field:
     if attr.is_complex:
         inner = fields.Nested(_object_schema(attr.sub_attributes, attr.name))
+    elif attr.type in ("string", "reference", "binary", "dateTime"):
+        inner = (ScimDateTime if attr.type == "dateTime" else ScimString)(attr.max_length)
     else:
         inner = {
             "boolean": ScimBoolean,
             "integer": ScimInteger,
             "decimal": ScimDecimal,
-            "dateTime": ScimDateTime,
-        }.get(attr.type, ScimString)()
+        }[attr.type]()
     if attr.multi_valued:
-        inner = ScimList(inner)
+        inner = ScimList(inner, attr.max_values)
     inner.required = required
     return inner
 
@@ -192,12 +250,13 @@ def _resource_schema(rtype: ResourceType) -> Schema:
         # marshmallow reads dots in field names as nesting, and URNs carry "2.0".
         declared[f"_ext{i}"] = fields.Nested(_object_schema(ext.attributes, ext.name),
                                              data_key=ext.id)
-    declared["schemas"] = ScimList(ScimString())
+    schemas = Attribute(name="schemas", multi_valued=True)
+    declared["schemas"] = _field_for(schemas)
     cls = _ResourceSchema.from_dict(declared, name=f"{rtype.name}ResourceSchema")
     index = {a.name.lower(): a for a in (*rtype.core.attributes, *COMMON)}
     for ext in rtype.extensions:
         index[ext.id.lower()] = Attribute(name=ext.id, type="complex", schema=ext.id)
-    index["schemas"] = Attribute(name="schemas", multi_valued=True)
+    index["schemas"] = schemas
     cls.scim_attrs = index
     cls.rtype = rtype
     return cls()
@@ -211,7 +270,7 @@ def load_resource(payload, rtype: ResourceType) -> dict:
     Raises InvalidSyntax for structural faults and InvalidValue for bad values.
     """
     if not isinstance(payload, dict):
-        raise InvalidSyntax(f"the request body must be a JSON object, not {_json_type(payload)}")
+        raise InvalidSyntax(f"the request body must be a JSON object, not {json_type(payload)}")
     check_schemas(payload, rtype)
     try:
         doc = _resource_schema(rtype).load(payload)
@@ -246,12 +305,15 @@ def check_schemas(payload: dict, rtype: ResourceType) -> None:
         return
     if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
         raise InvalidSyntax("'schemas' must be an array of schema URNs")
+    if len(schemas) > MAX_VALUES:
+        raise InvalidValue(f"'schemas' has {len(schemas):,} values; the appliance accepts at "
+                           f"most {MAX_VALUES:,}")
     known = rtype.known_urns() | {u.lower() for u in rtype.ignored_schema_urns}
     unknown = [s for s in schemas if s.lower() not in known]
     if unknown:
         supported = ", ".join([rtype.core.id, *(e.id for e in rtype.extensions)])
         raise InvalidValue(
-            f"unknown schema {unknown[0]!r} for {rtype.name}; this appliance supports "
+            f"unknown schema '{shown(unknown[0], 200)}' for {rtype.name}; this appliance supports "
             f"{supported}. Remove attribute mappings that use other schemas."
         )
 
@@ -293,16 +355,17 @@ def _to_scim_error(messages, rtype: ResourceType):
         known_ext = any(name.lower().startswith(e.id.lower() + ".") for e in rtype.extensions)
         if name.lower().startswith("urn:") and not known_ext:
             return InvalidValue(
-                f"unknown schema or attribute '{name}' for {rtype.name}; this appliance "
-                "does not store custom extension attributes. Remove that attribute mapping."
+                f"unknown schema or attribute '{shown(name, 200)}' for {rtype.name}; this "
+                "appliance does not store custom extension attributes. Remove that attribute "
+                "mapping."
             )
-        return InvalidSyntax(f"unknown attribute '{name}' for {rtype.name}")
+        return InvalidSyntax(f"unknown attribute '{shown(name, 200)}' for {rtype.name}")
     for path, msg in problems:
         if msg == "Missing data for required field.":
-            return InvalidValue(f"'{path}' is required for {rtype.name}")
+            return InvalidValue(f"'{shown(path, 200)}' is required for {rtype.name}")
     path, msg = problems[0]
     if path.endswith("._schema"):
         path = path[: -len("._schema")]
     if msg == "Invalid input type.":
         msg = "must be an object"
-    return InvalidValue(f"'{path}' {msg}")
+    return InvalidValue(f"'{shown(path, 200)}' {msg}")

@@ -26,10 +26,12 @@ from ..names.policy import DEFAULT_RULES, NameRules, check_required
 from ..protocol.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from ..protocol.patch import apply_patch
 from ..protocol.schema import USER_TYPE
-from ..protocol.validation import load_resource, validate_document
+from ..protocol.validation import check_text, load_resource, validate_document
 from ..query.direct_reads import Prepared, Reads
 from .representation import etag
 from .versions import touch_groups_of
+
+USER_NAME = USER_TYPE.core.attribute("userName")
 
 
 def _prepare(doc: dict) -> dict:
@@ -197,6 +199,7 @@ def rename_user(session: Session, user: User, user_name: str, *,
     (names/derived.py). The source is left as it is."""
     if not isinstance(user_name, str) or not user_name.strip():
         raise InvalidValue("userName must be a non-empty string")
+    check_text(user_name, "userName", USER_NAME.max_length)
     return _write(session, user, {**user.data, "userName": user_name}, rules)
 
 
