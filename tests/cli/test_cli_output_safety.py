@@ -14,7 +14,7 @@ import click
 import pytest
 
 from tests.conftest import make_user
-from tests.hostile_text import HOSTILE, assert_shown_safely
+from tests.hostile_text import HOSTILE, STORABLE, assert_shown_safely
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -27,12 +27,12 @@ def invoke(app, *args):
 @pytest.fixture
 def hostile(app, scim):
     """A user, a group and failures whose names and details carry HOSTILE."""
-    user = make_user(scim, HOSTILE, displayName=HOSTILE, externalId=HOSTILE,
+    user = make_user(scim, STORABLE, displayName=STORABLE, externalId=STORABLE,
                      emails=[{"type": "work", "value": "mallory@contoso.com"}])
-    group = scim.post("/scim/Groups", {"displayName": HOSTILE}).get_json()
-    assert scim.post("/scim/Users", {"userName": HOSTILE}).status_code == 409
+    group = scim.post("/scim/Groups", {"displayName": STORABLE}).get_json()
+    assert scim.post("/scim/Users", {"userName": STORABLE}).status_code == 409
     assert scim.patch(f"/scim/Groups/{group['id']}", {"schemas": [PATCH], "Operations": [
-        {"op": "add", "path": "members", "value": [{"value": HOSTILE}]}]}).status_code == 400
+        {"op": "add", "path": "members", "value": [{"value": STORABLE}]}]}).status_code == 400
     return user, group
 
 
@@ -45,7 +45,7 @@ def test_log_lines_and_json(app, hostile):
     assert_shown_safely(failures)
     as_json = invoke(app, "log", "--json").stdout
     assert_shown_safely(as_json)
-    assert json.loads(as_json)[-1]["resource_name"] == HOSTILE
+    assert json.loads(as_json)[-1]["resource_name"] == STORABLE
 
 
 def test_users_and_groups_listings(app, hostile):
@@ -56,7 +56,7 @@ def test_users_and_groups_listings(app, hostile):
         assert len(table.splitlines()) == 2  # the header and one row
         as_json = invoke(app, *command, "--json").stdout
         assert_shown_safely(as_json)
-        assert json.loads(as_json)[0][name] == HOSTILE
+        assert json.loads(as_json)[0][name] == STORABLE
 
 
 def test_name_adjustments(app, hostile):
@@ -65,7 +65,7 @@ def test_name_adjustments(app, hostile):
     assert len(text.splitlines()) == 2
     as_json = invoke(app, "names", "adjustments", "--json").stdout
     assert_shown_safely(as_json)
-    assert {a["original"] for a in json.loads(as_json)} == {HOSTILE}
+    assert {a["original"] for a in json.loads(as_json)} == {STORABLE}
 
 
 def test_names_check_of_a_file(app, tmp_path):

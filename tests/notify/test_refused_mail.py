@@ -22,7 +22,7 @@ from scim_appliance.domain.notify.notifier import NOTICE_INTERVAL, NOTICE_MIN
 from scim_appliance.storage.extensions import db
 from scim_appliance.storage.models import AuthFailureCount
 from tests.conftest import ScimClient, make_user
-from tests.hostile_text import HOSTILE, assert_shown_safely
+from tests.hostile_text import HOSTILE, STORABLE, assert_shown_safely
 from tests.notify.test_notifications import WINDOW, notifier_for
 from tests.smtp_sink import body_of
 
@@ -153,12 +153,12 @@ def test_counts_older_than_a_day_are_history_not_news(mail_app, sink):
 @pytest.mark.parametrize("what", ["name", "detail"])
 def test_outside_values_in_a_digest_are_neutralised(mail_app, scim, sink, what):
     if what == "name":
-        make_user(scim, HOSTILE)
-        assert scim.post("/scim/Users", {"userName": HOSTILE}).status_code == 409
+        make_user(scim, STORABLE)
+        assert scim.post("/scim/Users", {"userName": STORABLE}).status_code == 409
     else:
         group = scim.post("/scim/Groups", {"displayName": "Sales"}).get_json()
         assert scim.patch(f"/scim/Groups/{group['id']}", {"schemas": [PATCH], "Operations": [
-            {"op": "add", "path": "members", "value": [{"value": HOSTILE}]}]}
+            {"op": "add", "path": "members", "value": [{"value": STORABLE}]}]}
         ).status_code == 400
     assert notifier_for(mail_app).run_once(utcnow() + timedelta(seconds=WINDOW)).status == \
         "sent"
