@@ -27,7 +27,7 @@ run: $(VENV)/.installed
 	$(BIN)/scim-appliance init
 	$(BIN)/scim-appliance db upgrade
 	SCIM_APPLIANCE_HOST=$(HOST) SCIM_APPLIANCE_PORT=$(PORT) $(BIN)/scim-appliance token issue --if-missing
-	$(BIN)/scim-appliance sync enable
+	$(BIN)/scim-appliance sync enable --if-never-set
 	$(BIN)/scim-appliance serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed

@@ -78,3 +78,17 @@ DEFAULTS = {
     # At most one digest per this many seconds; a failure waits at most this long.
     "NOTIFY_DIGEST_SECONDS": 300,
 }
+
+ENV_PREFIX = "SCIM_APPLIANCE_"
+# Shown as set or unset, never their value.
+SECRETS = ("SECRET_KEY", "SMTP_PASSWORD")
+
+
+def sources(config_file_keys: set[str], environ: dict[str, str]) -> dict[str, str]:
+    """Where each setting came from: the environment beats instance/config.py beats the
+    defaults, as `create_app` applies them."""
+    found = {key: "default" for key in DEFAULTS}
+    found.update({key: "instance/config.py" for key in config_file_keys if key.isupper()})
+    found.update({name[len(ENV_PREFIX):]: "environment" for name in environ
+                  if name.startswith(ENV_PREFIX) and name != f"{ENV_PREFIX}INSTANCE_PATH"})
+    return found

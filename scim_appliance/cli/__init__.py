@@ -29,7 +29,17 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+class ApplianceGroup(FlaskGroup):
+    """Flask's CLI group without its generic options: `--app`, `--env-file` and
+    `--debug` pick another application or mode, which the appliance has no use for
+    (its settings come from instance/config.py and SCIM_APPLIANCE_* variables)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = [p for p in self.params if p.name not in ("app", "env_file", "debug")]
+
+
+@click.group(cls=ApplianceGroup, create_app=_create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False, set_debug_flag=False)
 @click.version_option(__version__, "--version", prog_name="scim-appliance",
                       message="%(prog)s %(version)s")

@@ -24,12 +24,15 @@ from ..domain.accounts.local_accounts import (
 from ..domain.display import safe_json, safe_text
 from ..domain.names.policy import rules_from_config
 from ..domain.protocol.errors import ScimError
+from ..domain.protocol.schema import GROUP_TYPE, USER_TYPE
 from ..storage.database import write_intent
 from ..storage.extensions import db
 from .common import one_line_errors, ready
 
-_FILTER_HELP = ('A SCIM filter, e.g. \'userName sw "j"\' or \'active eq false\' '
+_USER_FILTER = ('A SCIM filter over users, e.g. \'userName sw "j"\' or \'active eq false\' '
                 '(RFC 7644 §3.4.2.2).')
+_GROUP_FILTER = ('A SCIM filter over groups, e.g. \'displayName sw "Sales"\' or '
+                 '\'members pr\' (RFC 7644 §3.4.2.2).')
 
 
 @click.group("users")
@@ -81,17 +84,26 @@ def users_import(file, dry_run):
         raise click.ClickException(f"{len(failed)} of {len(report.rows)} rows failed; "
                                    "nothing was imported")
     verb = "Would import" if dry_run else "Imported"
-    groups = f", {len(report.groups_created)} new groups" if report.groups_created else ""
-    click.echo(f"{verb} {report.created} local users{groups}, "
-               f"{report.memberships_added} group memberships.")
+    groups = (f", {_count(len(report.groups_created), 'new group')}"
+              if report.groups_created else "")
+    click.echo(f"{verb} {_count(report.created, 'local user')}{groups}, "
+               f"{_count(report.memberships_added, 'group membership')}.")
 
 
-def _listing(fetch, filter_text, source, limit):
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _listing(fetch, filter_text, source, limit, rtype):
     try:
         return fetch(db.session, filter_text=filter_text, source=source, limit=limit,
                      dialect=db.engine.dialect.name)
     except ScimError as exc:
-        raise click.ClickException(exc.detail) from None
+        detail = exc.detail
+        if "unknown attribute" in detail:  # name what the operator can filter on
+            names = ", ".join(a.name for a in rtype.core.attributes)
+            detail += f"; {rtype.name} attributes: id, externalId, meta, {names}"
+        raise click.ClickException(safe_text(detail)) from None
 
 
 def _table(items: list[dict], columns: tuple[str, ...]) -> None:
@@ -110,23 +122,27 @@ def _table(items: list[dict], columns: tuple[str, ...]) -> None:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
-def _list_options(func):
+def _list_options(filter_help: str):
+    return lambda func: _with_list_options(func, filter_help)
+
+
+def _with_list_options(func, filter_help: str):
     func = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")(func)
     func = click.option("--limit", type=click.IntRange(min=0), default=0,
                         help="At most this many (default: all).")(func)
     func = click.option("--source", type=click.Choice(SOURCES), default=None,
                         help="Only accounts from SCIM Synchronization or local ones.")(func)
-    return click.option("--filter", "filter_text", metavar="EXPR", help=_FILTER_HELP)(func)
+    return click.option("--filter", "filter_text", metavar="EXPR", help=filter_help)(func)
 
 
 @users_group.command("list")
-@_list_options
+@_list_options(_USER_FILTER)
 @with_appcontext
 @one_line_errors
 def users_list(filter_text, source, limit, as_json):
-    """Users: id, userName, email, active, source."""
+    """Users by userName: id, userName, email, active, source."""
     ready()
-    items = _listing(list_users, filter_text, source, limit)
+    items = _listing(list_users, filter_text, source, limit, USER_TYPE)
     if as_json:
         click.echo(safe_json(items, indent=1))
     elif not items:
@@ -136,13 +152,13 @@ def users_list(filter_text, source, limit, as_json):
 
 
 @groups_group.command("list")
-@_list_options
+@_list_options(_GROUP_FILTER)
 @with_appcontext
 @one_line_errors
 def groups_list(filter_text, source, limit, as_json):
-    """Groups: id, displayName, member count, source."""
+    """Groups by displayName: id, displayName, member count, source."""
     ready()
-    items = _listing(list_groups, filter_text, source, limit)
+    items = _listing(list_groups, filter_text, source, limit, GROUP_TYPE)
     if as_json:
         click.echo(safe_json(items, indent=1))
     elif not items:

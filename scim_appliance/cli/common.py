@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..domain.clock import to_rfc3339
 from ..domain.display import safe_text
+from ..server.serve_lock import ServeLock
 from ..storage import backup as backups
 from ..storage import migrations
 from ..storage.database import write_intent
@@ -72,11 +73,24 @@ def automatic_backup(app: Flask, reason: str) -> Path:
 
 
 def tenant_url(app: Flask, host: str | None = None, port: int | None = None) -> str:
-    """The SCIM base URL Entra is given: PUBLIC_URL when set, else the bound address."""
+    """The SCIM base URL Entra is given: PUBLIC_URL when set, else the address `serve`
+    listens on (the running one's, when it was started with other --host/--port)."""
     public = app.config.get("PUBLIC_URL")
     if public:
         return public.rstrip("/") + "/scim"
+    if host is None and port is None:
+        running = ServeLock(app.instance_path).serving_address()
+        if running is not None:
+            host, port = running
     return f"http://{host or app.config['HOST']}:{port or app.config['PORT']}/scim"
+
+
+def https_advice(url: str) -> str | None:
+    """What to tell an operator whose Tenant URL Entra will not accept."""
+    if url.startswith("https://"):
+        return None
+    return ("Entra needs a public HTTPS Tenant URL: put the appliance behind a TLS-terminating "
+            "reverse proxy and set PUBLIC_URL (README, 'Running it in production').")
 
 
 def when(value) -> str:

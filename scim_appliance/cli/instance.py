@@ -7,15 +7,19 @@ import os
 import secrets
 
 import click
-from flask import current_app
+from flask import Config, current_app
 from flask.cli import with_appcontext
+from sqlalchemy.engine import make_url
 
+from ..config import SECRETS
+from ..config import sources as config_sources
 from ..domain.access import appliance
+from ..domain.display import safe_json, safe_text
 from ..storage import backup as backups
 from ..storage import migrations
 from ..storage.extensions import db
 from ..storage.private_files import open_private
-from .common import one_line_errors, ready, tenant_url, when
+from .common import https_advice, one_line_errors, ready, tenant_url, when
 
 
 def _write_instance_config(path: str) -> str:
@@ -134,11 +138,23 @@ def _set_sync(enabled: bool) -> None:
 
 
 @sync_group.command("enable")
+@click.option("--if-never-set", is_flag=True,
+              help="Only when the switch was never set: a new instance (make run uses it).")
 @with_appcontext
 @one_line_errors
-def sync_enable():
+def sync_enable(if_never_set):
     """Accept provisioning requests."""
-    _set_sync(True)
+    if not if_never_set:
+        _set_sync(True)
+        return
+    ready()
+    if appliance.enable_sync_if_never_set(db.session):
+        db.session.commit()
+        click.echo("SCIM sync enabled.")
+    else:
+        state = "enabled" if appliance.sync_enabled(db.session) else "DISABLED"
+        click.echo(f"SCIM sync is {state}, as an operator set it "
+                   "('scim-appliance sync enable' or 'disable' to change it).")
 
 
 @sync_group.command("disable")
@@ -162,8 +178,56 @@ def sync_status():
 @with_appcontext
 @one_line_errors
 def endpoint_command():
-    """Print the Tenant URL to paste into Entra."""
-    click.echo(tenant_url(current_app))
+    """Print the Tenant URL to paste into Entra (a note on stderr when it is not HTTPS)."""
+    url = tenant_url(current_app)
+    click.echo(url)
+    advice = https_advice(url)
+    if advice:
+        click.echo(advice, err=True)
 
 
 COMMANDS = (init_command, token_group, sync_group, endpoint_command)
+
+
+@click.group("config")
+def config_group():
+    """The settings in effect."""
+
+
+@config_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+@one_line_errors
+def config_show(as_json):
+    """Every setting, its value and where it came from (secrets masked).
+
+    Settings are read when a process starts: restart the appliance after changing
+    instance/config.py or the environment.
+    """
+    app = current_app
+    config_file = os.path.join(app.instance_path, "config.py")
+    file_keys: set[str] = set()
+    if os.path.exists(config_file):
+        loaded = Config(app.instance_path)
+        loaded.from_pyfile("config.py")
+        file_keys = set(loaded)
+    origin = config_sources(file_keys, dict(os.environ))
+    rows = []
+    for key in sorted(origin):
+        value = app.config.get(key)
+        if key in SECRETS:
+            value = "(set, hidden)" if value else None
+        elif key == "SQLALCHEMY_DATABASE_URI" and value:
+            value = make_url(value).render_as_string(hide_password=True)
+        rows.append({"key": key, "value": value, "source": origin[key]})
+    if as_json:
+        click.echo(safe_json(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['key']} = {safe_text(json.dumps(row['value'], default=str))}"
+                   f"  ({row['source']})")
+    click.echo("Settings are read at start-up: restart the appliance after changing them.",
+               err=True)
+
+
+COMMANDS = (*COMMANDS, config_group)

@@ -225,11 +225,11 @@ def _revert(path: Path, rules, do_apply, batch_size, pause, no_backup, strict) -
         changes, left = plan_revert(db.session, rows)
     finally:
         db.session.remove()
-    for outcome in left:
-        if outcome.status == SKIPPED:
-            c = outcome.change
-            click.echo(safe_text(f"[skipped] {c.old} -> {c.new}  {outcome.detail}"))
     if not do_apply:
+        for outcome in left:  # an applied run lists them once, in its report
+            if outcome.status == SKIPPED:
+                c = outcome.change
+                click.echo(safe_text(f"[skipped] {c.old} -> {c.new}  {outcome.detail}"))
         for c in changes:
             click.echo(safe_text(f"[revert] {c.old} -> {c.new}"))
         click.echo(f"Revert plan: {len(changes)} to restore, "
@@ -240,9 +240,10 @@ def _revert(path: Path, rules, do_apply, batch_size, pause, no_backup, strict) -
     if changes:
         _backup(no_backup, BEFORE_USERID_REVERT)
     report = apply_changes(db.engine, changes, rules=restoring_rules(rules),
-                           run=_run_id("revert-userids"), operation="revert-userids",
+                           run=_run_id("migrate-userids-revert"),
+                           command="migrate-userids --revert",
                            batch_size=batch_size, pause=pause,
-                           progress=_Progress("revert-userids"))
+                           progress=_Progress("migrate-userids --revert"))
     report.outcomes.extend(left)
     summary = _report(report, verb="restored")
     if strict and summary["failed"]:

@@ -82,7 +82,7 @@ def names_adjustments(limit, as_json):
         click.echo("no adjustments")
     for i in items:
         click.echo(safe_text(f"{i['at']}  {i['resourceType']:<5} {i['id']}  {i['field']}: "
-                             f"{safe_json(i['original'])} -> {safe_json(i['derived'])}  "
+                             f"\"{i['original']}\" -> \"{i['derived']}\"  "
                              f"[{i['reason']}, {i['preset']}]"))
 
 

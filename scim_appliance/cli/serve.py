@@ -35,6 +35,7 @@ def serve_command(host, port, threads, processes):
     host = app.config["HOST"] if host is None else host
     check_exposure(app.config, host)
     port = port or app.config["PORT"]
+    lock.record_address(host, port)
     threads = threads or app.config["THREADS"]
     processes = _process_count(app.config["PROCESSES"] if processes is None else processes)
     click.echo(f"scim-appliance serving {tenant_url(app, host, port)} "

@@ -9,6 +9,7 @@ serving from this folder and they refuse.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -45,6 +46,26 @@ class ServeLock:
             return False
         self._fd = fd
         return True
+
+    def record_address(self, host: str, port: int) -> None:
+        """Note where this `serve` listens, so `endpoint` and `notify test` run from
+        another shell report the port actually served (`serve --port 9000`)."""
+        if self._fd is None:
+            return
+        data = json.dumps({"host": host, "port": port, "pid": os.getpid()}).encode()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+
+    def serving_address(self) -> tuple[str, int] | None:
+        """(host, port) of a `serve` running from this folder, else None."""
+        if not self.path.exists() or self.try_acquire():
+            self.release()
+            return None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8") or "null")
+            return str(data["host"]), int(data["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def release(self) -> None:
         if self._fd is not None:

@@ -57,10 +57,20 @@ def token_status(session: Session) -> TokenStatus:
 
 
 def set_sync(session: Session, enabled: bool) -> None:
+    """Set the switch; `sync_changed_at` records that an operator set it, even to the
+    state it had, so `enable_sync_if_never_set` never overrules a decision."""
     state = get_state(session)
-    if state.sync_enabled != enabled:
-        state.sync_enabled = enabled
-        state.sync_changed_at = utcnow()
+    state.sync_enabled = enabled
+    state.sync_changed_at = utcnow()
+
+
+def enable_sync_if_never_set(session: Session) -> bool:
+    """Turn sync on for a new instance (what `make run` does), never again after an
+    operator set the switch either way; True when it was turned on now."""
+    if get_state(session).sync_changed_at is not None:
+        return False
+    set_sync(session, True)
+    return True
 
 
 def sync_enabled(session: Session) -> bool:

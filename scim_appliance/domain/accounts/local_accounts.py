@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ...storage.models import Group, Membership
 from ..names.policy import NameRules
 from ..protocol.errors import ScimError
-from ..protocol.filters import parse_filter
+from ..protocol.filters import parse_filter, resolve_attr_path
 from ..protocol.schema import (
     APPLIANCE_GROUP,
     APPLIANCE_USER,
@@ -48,8 +48,6 @@ COLUMNS = ("userName", "email", "givenName", "familyName", "displayName", "activ
 SOURCES = ("scim", "local")
 # How listings name the sources: what an administrator recognises.
 SOURCE_LABELS = {"scim": "SCIM Synchronization", "local": "local"}
-_TRUE = {"true", "yes", "y", "1"}
-_FALSE = {"false", "no", "n", "0"}
 
 
 # -- import ----------------------------------------------------------------------------
@@ -88,10 +86,13 @@ class ImportReport:
 
 
 def _boolean(text: str) -> bool:
+    """true or false in any case, as SCIM booleans and Entra's "True"/"False" are; an
+    empty cell is true (an imported account is active unless the file says otherwise).
+    Nothing else: a "0" or "no" is more likely a shifted column than a decision."""
     value = text.strip().lower()
-    if value in _TRUE or value == "":
-        return True  # an imported account is active unless the file says otherwise
-    if value in _FALSE:
+    if value in ("true", ""):
+        return True
+    if value == "false":
         return False
     raise ValueError(f"active must be true or false, not {text!r}")
 
@@ -174,10 +175,16 @@ def import_users(session: Session, rows: Iterable[ImportRow], *,
     results: list[RowResult] = []
     wanted: dict[str, list[tuple[str, RowResult]]] = {}  # lower name -> members
     group_names: dict[str, str] = {}  # lower name -> name as first written
+    first_line: dict[str, int] = {}  # lower userName -> the line that has it
     for row in rows:
         result = RowResult(row.line, row.user_name, error=row.error)
         results.append(result)
         if row.payload is None:
+            continue
+        earlier = first_line.setdefault(row.user_name.lower(), row.line)
+        if earlier != row.line:
+            result.error = (f"the same userName as line {earlier} (userNames are unique "
+                            "case-insensitively)")
             continue
         try:
             with session.begin_nested():
@@ -243,7 +250,7 @@ def list_users(session: Session, *, filter_text: str | None = None,
     """Users as {id, userName, email, active, source}, by a SCIM filter (listing.py)."""
     text = _source_filter(APPLIANCE_USER, source, filter_text)
     query = ListQuery(filter=parse_filter(text, USER_TYPE) if text else None,
-                      count=limit or 2**62)
+                      count=limit or 2**62, sort_by=resolve_attr_path(USER_TYPE, "userName"))
     _, rows = run_list_query(session, query, USER_MAPPING, dialect)
     return [{"id": r.id, "userName": r.user_name, "email": display_email(r.data or {}),
              "active": r.active, "source": r.source or "scim"} for r in rows]
@@ -255,7 +262,8 @@ def list_groups(session: Session, *, filter_text: str | None = None,
     """Groups as {id, displayName, members (a count), source}."""
     text = _source_filter(APPLIANCE_GROUP, source, filter_text)
     query = ListQuery(filter=parse_filter(text, GROUP_TYPE) if text else None,
-                      count=limit or 2**62)
+                      count=limit or 2**62,
+                      sort_by=resolve_attr_path(GROUP_TYPE, "displayName"))
     _, rows = run_list_query(session, query, GROUP_MAPPING, dialect)
     counts: dict[str, int] = {}
     ids = [r.id for r in rows]

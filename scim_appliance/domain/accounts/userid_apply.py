@@ -200,9 +200,9 @@ def _apply_one(session: Session, user: User | None, change: Change,
     return Outcome(change, CONVERTED)
 
 
-def _log_entry(run: str, operation: str, change: Change) -> Entry:
+def _log_entry(run: str, operation: str, change: Change, command: str) -> Entry:
     return Entry(request_id=run, at=utcnow(), client="cli", method="CLI",
-                 path=f"scim-appliance {operation}", resource_type="User",
+                 path=f"scim-appliance {command}", resource_type="User",
                  resource_id=change.id, resource_name=change.new, operation=operation,
                  action="renamed", status=200, duration_us=0, authenticated=True,
                  changes={"attributes": ["userName"], "from": change.old,
@@ -210,13 +210,16 @@ def _log_entry(run: str, operation: str, change: Change) -> Entry:
 
 
 def apply_changes(engine: Engine, changes: Sequence[Change], *, rules: NameRules, run: str,
-                  operation: str = "migrate-userids", undo: UndoFile | None = None,
+                  operation: str = "migrate-userids", command: str | None = None,
+                  undo: UndoFile | None = None,
                   batch_size: int = BATCH_SIZE, pause: float = PAUSE,
                   progress: Callable[[int, int, float], None] | None = None,
                   after_batch: Callable[[int], None] | None = None) -> ApplyReport:
     """Rename users in batches of `batch_size`, one short transaction each.
 
-    `after_batch(n)` runs after batch n committed (tests inject a crash there).
+    `operation` is what the log records (16 characters at most), `command` the
+    command line it shows (default: the operation). `after_batch(n)` runs after batch n
+    committed (tests inject a crash there).
     """
     if batch_size < 1:
         raise ValueError("the batch size must be at least 1")
@@ -236,8 +239,9 @@ def apply_changes(engine: Engine, changes: Sequence[Change], *, rules: NameRules
                     select(User).where(User.id.in_([c.id for c in batch]))).scalars()}
                 outcomes = [_apply_one(session, users.get(c.id), c, rules) for c in batch]
                 applied = [o.change for o in outcomes if o.status == CONVERTED]
-                log_store.record_entries(session, [_log_entry(run, operation, c)
-                                                   for c in applied], notify=False)
+                log_store.record_entries(
+                    session, [_log_entry(run, operation, c, command or operation)
+                              for c in applied], notify=False)
                 if undo is not None and applied:
                     undo.write(run, applied)  # on disk before the commit
         committed = time.perf_counter()
