@@ -3,7 +3,7 @@
 The same parsing serves `GET /Users?...` and `POST /Users/.search`, whose body
 carries the same parameters as JSON (and, across resource types, `root_search.py`).
 A page and its `totalResults` come from one statement that evaluates the filter once
-per row (`numbered_page`), then the page's rows are read by primary key.
+per row (`counted_page`), then the page's rows are read by primary key.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from ..protocol.errors import InvalidValue
@@ -20,7 +20,7 @@ from ..protocol.filters import AttrRef, Compare, parse_filter, resolve_attr_path
 from ..protocol.projection import Projection, parse_projection
 from ..protocol.schema import SEARCH_REQUEST, ResourceType
 from .direct_reads import Prepared, Reads
-from .filter_sql import order_by_clauses, to_sql_clause
+from .filter_sql import order_by_clauses, sort_expression, to_sql_clause
 from .mappings import ResourceMapping
 
 # RFC 7644 §3.4.2.4 clamps startIndex < 1 to 1 and a count above the maximum to it; a
@@ -152,25 +152,38 @@ def read_by_id(reads: Reads, model, resource_id: str):
     return reads.first(_lookup(model, model.__table__.c.id), v=resource_id, n=1)
 
 
-def numbered_page(conn, candidates, order: list, start_index: int, count: int):
+def ordered(columns, key: str | None, descending: bool, *ties: str) -> list:
+    """ORDER BY over the named `columns` (of a CTE or subquery): the sort key, if any,
+    without a value last when ascending and first when descending (RFC 7644 §3.4.2.3),
+    then the tie-breakers, so that pages are stable."""
+    order = [columns[name] for name in ties]
+    if key is not None:
+        column = columns[key]
+        order.insert(0, column.desc().nulls_first() if descending else column.asc().nulls_last())
+    return order
+
+
+def counted_page(conn, candidates, order_of, start_index: int, count: int):
     """(totalResults, rows of the page) for the SELECT `candidates` (its filter applied).
 
-    One statement: the rows that match are numbered in `order` and counted as they
-    are found, so the filter is evaluated once per row rather than once for the page
-    and again for COUNT(*). Only the numbered keys are kept, not whole rows; row 1 is
-    always returned, so the total is known even for a page beyond the end.
+    One statement: the matches are a CTE that both the COUNT(*) and the page read;
+    SQLite (3.35+) and PostgreSQL materialise a CTE read twice, so the filter is
+    evaluated once per row, not once for the page and again for the total. The count
+    is LEFT JOINed so that a page beyond the end still tells the total.
+    `order_of(columns)` gives the ORDER BY over the candidates' named columns.
     """
-    numbered = candidates.add_columns(
-        func.count().over().label("total"),
-        func.row_number().over(order_by=order).label("rn")).subquery()
-    last = start_index + count - 1
-    stmt = (select(numbered).where(or_(numbered.c.rn == 1,
-                                       numbered.c.rn.between(start_index, last)))
-            .order_by(numbered.c.rn))
-    rows = list(conn.execute(stmt))
-    if not rows:
-        return 0, []
-    return rows[0].total, [row for row in rows if start_index <= row.rn <= last]
+    rows = list(conn.execute(page_statement(candidates, order_of, start_index, count)))
+    return (rows[0].total if rows else 0), [row for row in rows if row.id is not None]
+
+
+def page_statement(candidates, order_of, start_index: int, count: int):
+    """The statement `counted_page` runs: `total` and the candidates' columns."""
+    matches = candidates.cte("matches")
+    total = select(func.count().label("total")).select_from(matches).subquery("total")
+    page = (select(matches).order_by(*order_of(matches.c))
+            .offset(start_index - 1).limit(count).subquery("page"))
+    return (select(total.c.total, *page.c).select_from(total.outerjoin(page, true()))
+            .order_by(*order_of(page.c)))
 
 
 def run_list_query(session: Session, query: ListQuery, mapping: ResourceMapping,
@@ -190,16 +203,27 @@ def run_list_query(session: Session, query: ListQuery, mapping: ResourceMapping,
         if len(rows) < query.count:
             return len(rows), rows
     conn = session.connection()
-    candidates = select(model.id)
-    if query.filter is not None:
-        candidates = candidates.where(to_sql_clause(query.filter, mapping, dialect))
+    if query.filter is None:
+        # An index scan for the page and an index count: cheaper than a CTE.
+        total = conn.execute(select(func.count()).select_from(model)).scalar_one()
+        if query.count == 0:
+            return total, []
+        order = (order_by_clauses(query.sort_by, mapping, query.descending, dialect)
+                 if query.sort_by is not None else [model.id])
+        page = conn.execute(_base_select(model).order_by(*order)
+                            .offset(query.start_index - 1).limit(query.count))
+        return total, list(page)
+    columns = [model.id.label("id")]
+    if query.sort_by is not None:
+        columns.append(sort_expression(query.sort_by, mapping, dialect).label("k"))
+    candidates = select(*columns).where(to_sql_clause(query.filter, mapping, dialect))
     if query.count == 0:
         total = conn.execute(select(func.count()).select_from(candidates.subquery()))
         return total.scalar_one(), []
-    # A stable order (the primary key index) keeps startIndex paging consistent.
-    order = (order_by_clauses(query.sort_by, mapping, query.descending, dialect)
-             if query.sort_by is not None else [model.id])
-    total, page = numbered_page(conn, candidates, order, query.start_index, query.count)
+    key = "k" if query.sort_by is not None else None
+    total, page = counted_page(conn, candidates,
+                               lambda c: ordered(c, key, query.descending, "id"),
+                               query.start_index, query.count)
     return total, read_rows(conn, model, [row.id for row in page])
 
 

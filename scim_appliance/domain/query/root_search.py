@@ -7,7 +7,7 @@ there, as RFC 7644 §3.4.2.2 asks, and a name no type defines is an invalidFilte
 `sortBy` works the same way: resources without the attribute sort as having no value.
 
 Paging is SQL: each type contributes the ids (and sort keys) of its matches to a
-UNION ALL, which one statement numbers and counts (`listing.numbered_page`); only the
+UNION ALL, which one statement pages and counts (`listing.counted_page`); only the
 page's rows are then read, per type, by primary key. Without `sortBy` Users come
 first, then Groups, each in id order; with it, ties keep that order.
 """
@@ -24,7 +24,7 @@ from ..protocol.filters import AttrRef, Const, parse_filter_across, try_resolve_
 from ..protocol.projection import Projection, parse_projection
 from ..protocol.schema import GROUP_TYPE, USER_TYPE
 from .filter_sql import sort_expression, to_sql_clause
-from .listing import numbered_page, parse_paging, read_rows, search_parameters
+from .listing import counted_page, ordered, parse_paging, read_rows, search_parameters
 from .mappings import GROUP_MAPPING, USER_MAPPING
 
 # In the order their resources are listed.
@@ -69,9 +69,8 @@ def parse_root_search(body, max_results: int) -> RootQuery:
                      projections)
 
 
-def run_root_search(session: Session, query: RootQuery,
-                    dialect: str) -> tuple[int, list[tuple[str, object]]]:
-    """(totalResults, [(resource type name, row)] of the page, in order)."""
+def root_candidates(query: RootQuery, dialect: str):
+    """The UNION ALL of each type's matches: (rank, id[, k]); None when no type can match."""
     branches = []
     for rank, (rtype, mapping) in enumerate(ROOT_TYPES):
         expr = query.filters[rtype.name]
@@ -88,17 +87,27 @@ def run_root_search(session: Session, query: RootQuery,
             branch = branch.where(to_sql_clause(expr, mapping, dialect))
         branches.append(branch)
     if not branches:
+        return None
+    return select((union_all(*branches) if len(branches) > 1 else branches[0]).subquery())
+
+
+def root_order(query: RootQuery):
+    key = "k" if query.sort_by is not None else None
+    return lambda columns: ordered(columns, key, query.descending, "rank", "id")
+
+
+def run_root_search(session: Session, query: RootQuery,
+                    dialect: str) -> tuple[int, list[tuple[str, object]]]:
+    """(totalResults, [(resource type name, row)] of the page, in order)."""
+    candidates = root_candidates(query, dialect)
+    if candidates is None:
         return 0, []
-    union = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
     conn = session.connection()
-    candidates = select(union.c.rank, union.c.id)
     if query.count == 0:
-        return conn.execute(select(func.count()).select_from(union)).scalar_one(), []
-    order = [union.c.rank, union.c.id]
-    if query.sort_by is not None:
-        key = union.c.k
-        order.insert(0, key.desc().nulls_first() if query.descending else key.asc().nulls_last())
-    total, page = numbered_page(conn, candidates, order, query.start_index, query.count)
+        total = conn.execute(select(func.count()).select_from(candidates.subquery()))
+        return total.scalar_one(), []
+    total, page = counted_page(conn, candidates, root_order(query), query.start_index,
+                               query.count)
     rows: dict[tuple[int, str], object] = {}
     for rank, (_, mapping) in enumerate(ROOT_TYPES):
         ids = [entry.id for entry in page if entry.rank == rank]
