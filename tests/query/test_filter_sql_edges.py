@@ -107,6 +107,9 @@ def test_postgresql_forms_of_substring_tests_and_constants():
     sql = str(select(User.id).where(to_sql_clause(tree, USER_MAPPING, "postgresql"))
               .compile(dialect=postgresql.dialect()))
     assert "strpos(" in sql and "right(" in sql and "LIKE" not in sql
+    # The empty array for rows without one: cast("[]", JSONB) bound the JSON *string*
+    # "[]", and jsonb_array_elements failed on it ("cannot extract elements from a scalar").
+    assert "jsonb_build_array()" in sql
     root = parse_filter_across("members pr", (USER_TYPE, GROUP_TYPE))["User"]
     sql = str(select(User.id).where(to_sql_clause(root, USER_MAPPING, "postgresql"))
               .compile(dialect=postgresql.dialect()))

@@ -129,7 +129,8 @@ class PostgresJson:
 
     def elements(self, v: JsonValue):
         node = v.doc[v.path] if v.path else v.doc
-        array = case((v.kind == "array", node), else_=cast("[]", JSONB))
+        # Not cast("[]", JSONB): its bind processor serialises the str, giving the scalar "[]".
+        array = case((v.kind == "array", node), else_=func.jsonb_build_array())
         each = func.jsonb_array_elements(array).table_valued(
             column("value", JSONB), with_ordinality="ordinality").alias()
         return each, self.at(each.c.value, ()), each.c.ordinality
