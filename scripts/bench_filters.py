@@ -1,4 +1,4 @@
-"""How long can a filter within the parser's limits take? (README, "Limits")
+"""How long can a filter within the parser's limits take? (README, "Query limits")
 
 Builds a fresh SQLite directory of Entra-shaped users (scripts/bench.py's documents)
 and groups, then times the most expensive filters the limits allow, each at exactly

@@ -9,7 +9,7 @@ The grammar is RFC 7644's ABNF (attribute names are ASCII, RFC 7643 §2.1), with
 explicit limits so that no input costs the parser, the SQL translation or the
 database more than a bounded amount of work: a filter or path of at most
 MAX_FILTER_LENGTH characters, nesting '(' / 'not (' / '[' at most MAX_FILTER_DEPTH
-deep, with at most MAX_FILTER_TERMS comparisons (README, "Limits").
+deep, with at most MAX_FILTER_TERMS comparisons (README, "Query limits").
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ ORDER_OPS = {"gt", "ge", "lt", "le"}
 # most four, nested two deep. The term limit is what bounds the database's work: each
 # comparison on the JSON document parses every candidate row's document, 40-55 ms of
 # CPU per comparison on a multi-valued attribute over 5,000 users with SQLite 3.40
-# (scripts/bench_filters.py; README, "Limits").
+# (scripts/bench_filters.py; README, "Query limits").
 MAX_FILTER_LENGTH = 4096
 MAX_FILTER_DEPTH = 8
 MAX_FILTER_TERMS = 8
