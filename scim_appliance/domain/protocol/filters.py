@@ -254,17 +254,13 @@ class _Parser:
         return Compare(op, ref, self.typed_value(ref, op, value, val_tok))
 
     def parse_patch_path(self) -> PatchPath:
-        """PATH = attrPath / valuePath [subAttr] (RFC 7644 §3.5.2), nothing around it."""
+        """PATH = valuePath [subAttr] (RFC 7644 §3.5.2), nothing around it."""
         tok = self.next("an attribute name")
         if tok.kind not in ("name", "urn"):
             self.fail(tok, "an attribute name")
-        if tok.kind == "urn" and self.peek() is None:
-            schema = self.whole_schema(tok)
-            if schema is not None:
-                return PatchPath(None, schema_urn=schema.id)
         ref = self.resolve(tok, None)
         nxt = self.peek()
-        if nxt is None:
+        if nxt is None:  # `parse_path` takes bracket-less paths the short way
             return PatchPath(ref.attr, ref.sub)
         if nxt.text != "[" or not _adjacent(tok, nxt):
             self.fail(nxt, "'[' right after the attribute name, or the end of the path")
@@ -283,18 +279,6 @@ class _Parser:
         if self.peek() is not None:
             self.fail(self.peek(), "a '.sub-attribute' right after ']', or the end of the path")
         return PatchPath(ref.attr, sub, inner)
-
-    def whole_schema(self, tok: _Token):
-        """The extension a path names by exactly its URN (not `urn:…:User:`)."""
-        try:
-            schema, _ = self.rtype.split_urn(tok.text)
-        except KeyError:
-            return None
-        if schema is None or tok.text.lower() != schema.id.lower():
-            return None
-        if schema.id == self.rtype.core.id:
-            raise self.error(f"'{tok.text}' names the core schema, not an attribute")
-        return schema
 
     def literal(self, tok: _Token):
         if tok.kind == "string":
@@ -480,6 +464,24 @@ def parse_filter_across(text: str, rtypes: tuple[ResourceType, ...]) -> dict[str
     return trees
 
 
+def _attr_path(text: str, rtype: ResourceType) -> PatchPath:
+    """PATH = attrPath: `_resolve` checks its form; a bare extension URN is the whole
+    extension (RFC 7644 §3.5.2.1), but not the URN followed by ':'."""
+    try:
+        schema, _ = rtype.split_urn(text)
+    except KeyError:
+        schema = None
+    if schema is not None and text.lower() == schema.id.lower():
+        if schema.id == rtype.core.id:
+            raise InvalidPath(f"'{text}' names the core schema, not an attribute")
+        return PatchPath(None, schema_urn=schema.id)
+    try:
+        ref = _resolve(rtype, text, InvalidPath, "")
+    except _Undefined as exc:
+        raise InvalidPath(str(exc)) from None
+    return PatchPath(ref.attr, ref.sub)
+
+
 def parse_path(text: str, rtype: ResourceType) -> PatchPath:
     """Parse a PATCH `path` (RFC 7644 §3.5.2: attrPath / valuePath [subAttr]).
 
@@ -490,6 +492,8 @@ def parse_path(text: str, rtype: ResourceType) -> PatchPath:
         raise InvalidPath("the PATCH path is empty")
     text = text.strip()
     try:
+        if "[" not in text and "]" not in text and len(text) <= MAX_FILTER_LENGTH:
+            return _attr_path(text, rtype)  # most paths: no tokens needed
         return _Parser(text, rtype, InvalidPath, what="path").parse_patch_path()
     except InvalidPath as exc:
         shown = text if len(text) <= 200 else text[:199] + "…"
