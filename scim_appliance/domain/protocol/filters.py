@@ -259,10 +259,8 @@ class _Parser:
         if tok.kind not in ("name", "urn"):
             self.fail(tok, "an attribute name")
         ref = self.resolve(tok, None)
-        nxt = self.peek()
-        if nxt is None:  # `parse_path` takes bracket-less paths the short way
-            return PatchPath(ref.attr, ref.sub)
-        if nxt.text != "[" or not _adjacent(tok, nxt):
+        nxt = self.peek()  # (`parse_path` resolves bracket-less paths without tokens)
+        if nxt is None or nxt.text != "[" or not _adjacent(tok, nxt):
             self.fail(nxt, "'[' right after the attribute name, or the end of the path")
         self.check_complex(ref, tok)
         self.i += 1
