@@ -50,7 +50,7 @@ ORDER_OPS = {"gt", "ge", "lt", "le"}
 
 # Entra sends one comparison of a few hundred characters; RFC 7644's examples have at
 # most four, nested two deep. The term limit is what bounds the database's work: each
-# comparison on the JSON document parses every candidate row's document, 40-55 ms of
+# comparison on the JSON document parses every candidate row's document, 35-50 ms of
 # CPU per comparison on a multi-valued attribute over 5,000 users with SQLite 3.40
 # (scripts/bench_filters.py; README, "Query limits").
 MAX_FILTER_LENGTH = 4096
