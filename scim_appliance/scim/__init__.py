@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import discovery, groups, users  # noqa: F401  (attach routes to the blueprint)
+from . import discovery, groups, root_search, users  # noqa: F401  (attach routes to the blueprint)
 from .blueprint import PREFIXES, bp
 from .http import register_error_handlers
 

@@ -19,7 +19,7 @@ from .http import read_json
 MEMBERS_ATTR = GROUP_TYPE.core.attribute("members")
 
 
-def _render(rows, projection, base) -> list[dict]:
+def render_list(rows, projection, base) -> list[dict]:
     """Groups as SCIM JSON; member lists in one query, and only if the client sees them."""
     members = {}
     if rows and projection.wants(MEMBERS_ATTR):
@@ -29,14 +29,14 @@ def _render(rows, projection, base) -> list[dict]:
 
 
 def _one(group, projection, status=200, headers=None):
-    body = _render([group], projection, base_url())[0]
+    body = render_list([group], projection, base_url())[0]
     return r.resource_response(body, group, status, headers)
 
 
 def _list(query):
     total, rows = run_list_query(db.session, query, GROUP_MAPPING, db.engine.dialect.name,
                                  g.get("reads"))
-    return r.list_response(query, total, _render(rows, query.projection, base_url()))
+    return r.list_response(query, total, render_list(rows, query.projection, base_url()))
 
 
 @bp.get("/Groups", strict_slashes=False)

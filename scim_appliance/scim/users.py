@@ -19,7 +19,7 @@ from .http import read_json
 GROUPS_ATTR = USER_TYPE.core.attribute("groups")
 
 
-def _render(rows, projection, base, new=False) -> list[dict]:
+def render_list(rows, projection, base, new=False) -> list[dict]:
     """Users as SCIM JSON; their `groups` in one query, and only if asked for."""
     groups = {}
     if rows and not new and projection.wants(GROUPS_ATTR):
@@ -29,14 +29,14 @@ def _render(rows, projection, base, new=False) -> list[dict]:
 
 
 def _one(user, projection, status=200, headers=None, new=False):
-    body = _render([user], projection, base_url(), new)[0]
+    body = render_list([user], projection, base_url(), new)[0]
     return r.resource_response(body, user, status, headers)
 
 
 def _list(query):
     total, rows = run_list_query(db.session, query, USER_MAPPING, db.engine.dialect.name,
                                  g.get("reads"))
-    return r.list_response(query, total, _render(rows, query.projection, base_url()))
+    return r.list_response(query, total, render_list(rows, query.projection, base_url()))
 
 
 @bp.get("/Users", strict_slashes=False)

@@ -145,6 +145,8 @@ def _route(method: str, path: str) -> tuple[str | None, str | None, str]:
     if not parts:
         return None, None, "unknown"
     head = parts[0]
+    if head == ".search" and len(parts) == 1:  # root search: every resource type
+        return None, None, "query" if method == "POST" else "unknown"
     if head in DISCOVERY:
         return head, _clip(parts[1], MAX_ID) if len(parts) > 1 else None, "discovery"
     rtype = RESOURCES.get(head)

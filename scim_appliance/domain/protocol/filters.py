@@ -4,97 +4,77 @@ Attribute names are resolved against the resource type while parsing, so an
 unknown attribute is an `invalidFilter` that points at the position where it was
 written, and later stages (SQL translation, PATCH, in-memory matching) can rely on
 every reference carrying its schema definition: type, caseExact, multiValued.
+
+The grammar is RFC 7644's ABNF (attribute names are ASCII, RFC 7643 §2.1), with
+explicit limits so that no input costs the parser, the SQL translation or the
+database more than a bounded amount of work: a filter or path of at most
+MAX_FILTER_LENGTH characters, nesting '(' / 'not (' / '[' at most MAX_FILTER_DEPTH
+deep, with at most MAX_FILTER_TERMS comparisons (README, "Query limits").
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from . import json_input
-from .documents import get_attr
 from .errors import InvalidFilter, InvalidPath
-from .schema import CORE_GROUP, CORE_USER, Attribute, ResourceType
+from .filter_tree import (
+    And,
+    AttrRef,
+    Compare,
+    Const,
+    Not,
+    Or,
+    PatchPath,
+    ValuePath,
+    matches,
+    matches_element,
+    parse_datetime,
+)
+from .schema import Attribute, ResourceType
+
+# The trees are defined in filter_tree.py; callers take them, and the parsers, from here.
+__all__ = [
+    "MAX_FILTER_DEPTH", "MAX_FILTER_LENGTH", "MAX_FILTER_TERMS", "And", "AttrRef", "Compare",
+    "Const", "Not", "Or", "PatchPath", "ValuePath", "matches", "matches_element",
+    "parse_datetime", "parse_filter", "parse_filter_across", "parse_path",
+    "resolve_attr_path", "try_resolve_attr_path",
+]
 
 COMPARE_OPS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"}
 ORDER_OPS = {"gt", "ge", "lt", "le"}
 
+# Entra sends one comparison of a few hundred characters; RFC 7644's examples have at
+# most four, nested two deep. The term limit is what bounds the database's work: each
+# comparison on the JSON document parses every candidate row's document, 35-50 ms of
+# CPU per comparison on a multi-valued attribute over 5,000 users with SQLite 3.40
+# (scripts/bench_filters.py; README, "Query limits").
+MAX_FILTER_LENGTH = 4096
+MAX_FILTER_DEPTH = 8
+MAX_FILTER_TERMS = 8
+# What SQLite (and PostgreSQL's bigint) can bind: 64-bit integers, finite doubles.
+_INTEGER_RANGE = range(-2**63, 2**63)
+
+# re.ASCII: RFC 7643 §2.1 names are ASCII; without it, IGNORECASE lets "\u212a" (KELVIN
+# SIGN) match "k" and \w, \d and \s take letters, digits and spaces of any script.
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<punct>[()\[\]])
-  | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.:$]))
+  | (?P<number>-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.:$]))
   | (?P<urn>urn:[^\s()\[\]"]+)
   | (?P<name>[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?)
   | (?P<subattr>\.[A-Za-z$][\w$-]*)
     """,
-    re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE | re.IGNORECASE | re.ASCII,
 )
-
-
-@dataclass(frozen=True)
-class AttrRef:
-    """A resolved attribute reference: a top-level attribute and maybe a sub-attribute."""
-
-    attr: Attribute
-    sub: Attribute | None = None
-
-    @property
-    def leaf(self) -> Attribute:
-        return self.sub or self.attr
-
-    @property
-    def dotted(self) -> str:
-        return f"{self.attr.name}.{self.sub.name}" if self.sub else self.attr.name
-
-
-@dataclass(frozen=True)
-class Compare:
-    op: str
-    ref: AttrRef
-    value: Any = None
-
-
-@dataclass(frozen=True)
-class And:
-    left: Any
-    right: Any
-
-
-@dataclass(frozen=True)
-class Or:
-    left: Any
-    right: Any
-
-
-@dataclass(frozen=True)
-class Not:
-    expr: Any
-
-
-@dataclass(frozen=True)
-class ValuePath:
-    """`attr[filter]`: some element of a multi-valued attribute satisfies `filter`.
-
-    References inside `filter` carry `attr` as their parent and a sub-attribute.
-    """
-
-    attr: Attribute
-    filter: Any
-
-
-@dataclass(frozen=True)
-class PatchPath:
-    """A PATCH `path`: attribute, optional element filter, optional sub-attribute."""
-
-    attr: Attribute | None  # None: the path names a whole extension schema
-    sub: Attribute | None = None
-    filter: Any = None
-    schema_urn: str | None = None
+# attrPath after its optional schema URN (RFC 7644 §3.10): ATTRNAME *1subAttr.
+_ATTR_PATH = re.compile(r"[A-Za-z$][A-Za-z0-9_$-]*(?:\.[A-Za-z$][A-Za-z0-9_$-]*)?")
 
 
 @dataclass
@@ -117,13 +97,37 @@ def _tokenize(text: str, error) -> list[_Token]:
     return tokens
 
 
+class _Undefined(Exception):
+    """A well-formed attribute path that names nothing of this resource type."""
+
+
+_VOID = Attribute("(undefined)", type="complex")  # the parent inside an undefined `[...]`
+
+
 class _Parser:
-    def __init__(self, text: str, rtype: ResourceType, error=InvalidFilter):
-        self.text = text
+    """Recursive descent over RFC 7644's FILTER / PATH grammar.
+
+    Recursion is bounded by MAX_FILTER_DEPTH (each level is a '(' or '['), and the tree
+    is at most MAX_FILTER_TERMS leaves, so neither the parser nor the code that walks
+    the tree (SQL translation, `matches`) can exhaust the stack. With `lenient`, a
+    well-formed name the resource type does not define becomes a `Const` and its
+    position is kept in `undefined` (see `parse_filter_across`).
+    """
+
+    def __init__(self, text: str, rtype: ResourceType, error=InvalidFilter, *,
+                 lenient: bool = False, what: str = "filter"):
+        if len(text) > MAX_FILTER_LENGTH:
+            raise error(f"the {what} is {len(text)} characters long; at most "
+                        f"{MAX_FILTER_LENGTH} are accepted")
         self.rtype = rtype
         self.error = error
+        self.what = what
+        self.lenient = lenient
+        self.undefined: dict[int, str | None] = {}
         self.tokens = _tokenize(text, error)
         self.i = 0
+        self.depth = 0
+        self.terms = 0
 
     # -- token helpers -------------------------------------------------------
     def peek(self) -> _Token | None:
@@ -132,7 +136,7 @@ class _Parser:
     def next(self, expected: str) -> _Token:
         tok = self.peek()
         if tok is None:
-            raise self.error(f"filter ends too early: expected {expected}")
+            raise self.error(f"{self.what} ends too early: expected {expected}")
         self.i += 1
         return tok
 
@@ -141,26 +145,36 @@ class _Parser:
 
     def fail(self, tok: _Token | None, expected: str):
         if tok is None:
-            raise self.error(f"filter ends too early: expected {expected}")
+            raise self.error(f"{self.what} ends too early: expected {expected}")
         raise self.error(f"expected {expected} at position {tok.pos}, found {tok.text!r}")
+
+    def open(self, tok: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise self.error(f"the {self.what} nests '(' and '[' more than "
+                             f"{MAX_FILTER_DEPTH} deep (position {tok.pos})")
+
+    def close(self, expected: str) -> _Token:
+        tok = self.next(f"'{expected}'")
+        if tok.text != expected:
+            self.fail(tok, f"'{expected}'")
+        self.depth -= 1
+        return tok
+
+    def count_term(self, tok: _Token) -> None:
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            raise self.error(f"the {self.what} has more than {MAX_FILTER_TERMS} comparisons "
+                             f"(position {tok.pos}); split it into several requests")
 
     # -- grammar ---------------------------------------------------------------
     def parse(self):
         if not self.tokens:
-            raise self.error("the filter is empty")
+            raise self.error(f"the {self.what} is empty")
         expr = self.parse_or(None)
         tok = self.peek()
         if tok is not None:
             self.fail(tok, "'and', 'or' or the end of the filter")
-        return expr
-
-    def parse_inner(self, parent: Attribute):
-        """Parse the body of a PATCH path's `[...]` against its parent attribute."""
-        if not self.tokens:
-            raise self.error("the '[...]' filter is empty")
-        expr = self.parse_or(parent)
-        if self.peek() is not None:
-            self.fail(self.peek(), "'and', 'or' or ']'")
         return expr
 
     def parse_or(self, parent):
@@ -187,10 +201,9 @@ class _Parser:
             return Not(self.parse_unary(parent))
         if tok is not None and tok.text == "(":
             self.i += 1
+            self.open(tok)
             expr = self.parse_or(parent)
-            close = self.next("')'")
-            if close.text != ")":
-                self.fail(close, "')'")
+            self.close(")")
             return expr
         return self.parse_attr_expr(parent)
 
@@ -199,44 +212,71 @@ class _Parser:
         if tok.kind not in ("name", "urn"):
             self.fail(tok, "an attribute name")
         nxt = self.peek()
-        if nxt is not None and nxt.text == "[":
-            if parent is not None:
-                raise self.error(f"nested '[' at position {nxt.pos} is not allowed")
-            ref = self.resolve(tok, None)
-            if ref.sub is not None or not ref.attr.is_complex:
-                raise self.error(
-                    f"'{tok.text}' at position {tok.pos} is not a complex attribute, "
-                    "so it cannot take a '[...]' filter"
-                )
+        if nxt is None or nxt.text != "[":
+            return self.parse_comparison(self.resolve(tok, parent), tok)
+        if parent is not None:
+            raise self.error(f"nested '[' at position {nxt.pos} is not allowed")
+        ref = self.resolve(tok, None)
+        self.check_complex(ref, tok)
+        attr = ref.attr if ref is not None else _VOID
+        self.i += 1
+        self.open(nxt)
+        inner = self.parse_or(attr)
+        self.close("]")
+        after = self.peek()
+        if after is not None and after.kind == "subattr":
+            # `emails[type eq "work"].value eq "x"` == `emails[type eq "work" and value eq "x"]`
             self.i += 1
-            inner = self.parse_or(ref.attr)
-            close = self.next("']'")
-            if close.text != "]":
-                self.fail(close, "']'")
-            after = self.peek()
-            if after is not None and after.kind == "subattr":
-                # `emails[type eq "work"].value eq "x"` == `emails[type eq "work" and value eq "x"]`
-                self.i += 1
-                sub = self.sub_of(ref.attr, after.text[1:], after)
-                inner = And(inner, self.parse_comparison(AttrRef(ref.attr, sub), after))
-            return ValuePath(ref.attr, inner)
-        ref = self.resolve(tok, parent)
-        return self.parse_comparison(ref, tok)
+            sub = self.sub_of(attr, after.text[1:], after)
+            inner = And(inner, self.parse_comparison(
+                AttrRef(attr, sub) if sub is not None else None, after))
+        return ValuePath(attr, inner) if ref is not None else Const(False)
 
-    def parse_comparison(self, ref: AttrRef, at: _Token):
+    def parse_comparison(self, ref: AttrRef | None, at: _Token):
+        self.count_term(at)
         op_tok = self.next("an operator")
         op = op_tok.text.lower()
         if op_tok.kind != "name" or (op not in COMPARE_OPS and op != "pr"):
             self.fail(op_tok, f"an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after "
                               f"'{at.text}'")
         if op == "pr":
-            return Compare("pr", ref)
+            return Compare("pr", ref) if ref is not None else Const(False)
+        val_tok = self.next(f"a value after '{op_tok.text}'")
+        value = self.literal(val_tok)
+        if ref is None:
+            if value is None and op not in ("eq", "ne"):
+                raise self.error(f"null can only be compared with eq or ne "
+                                 f"(position {val_tok.pos})")
+            return Const(op == "eq" and value is None)
         if ref.sub is None and ref.attr.is_complex and ref.attr.sub("value") is not None:
             # RFC 7644 §3.4.2.2: `emails co "@x"` compares the `value` sub-attribute.
             ref = AttrRef(ref.attr, ref.attr.sub("value"))
-        val_tok = self.next(f"a value after '{op_tok.text}'")
-        value = self.literal(val_tok)
         return Compare(op, ref, self.typed_value(ref, op, value, val_tok))
+
+    def parse_patch_path(self) -> PatchPath:
+        """PATH = valuePath [subAttr] (RFC 7644 §3.5.2), nothing around it."""
+        tok = self.next("an attribute name")
+        if tok.kind not in ("name", "urn"):
+            self.fail(tok, "an attribute name")
+        ref = self.resolve(tok, None)
+        nxt = self.peek()  # (`parse_path` resolves bracket-less paths without tokens)
+        if nxt is None or nxt.text != "[" or not _adjacent(tok, nxt):
+            self.fail(nxt, "'[' right after the attribute name, or the end of the path")
+        self.check_complex(ref, tok)
+        self.i += 1
+        self.open(nxt)
+        if self.peek() is not None and self.peek().text == "]":
+            raise self.error("the '[...]' filter is empty")
+        inner = self.parse_or(ref.attr)
+        close = self.close("]")
+        sub = None
+        after = self.peek()
+        if after is not None and after.kind == "subattr" and _adjacent(close, after):
+            self.i += 1
+            sub = self.sub_of(ref.attr, after.text[1:], after)
+        if self.peek() is not None:
+            self.fail(self.peek(), "a '.sub-attribute' right after ']', or the end of the path")
+        return PatchPath(ref.attr, sub, inner)
 
     def literal(self, tok: _Token):
         if tok.kind == "string":
@@ -248,7 +288,11 @@ class _Parser:
             except ValueError:
                 raise self.error(f"malformed string at position {tok.pos}") from None
         if tok.kind == "number":
-            return json.loads(tok.text)
+            try:
+                return _number(tok.text)
+            except ValueError:
+                raise self.error(f"the number at position {tok.pos} is beyond what can be "
+                                 "compared (64-bit integers, finite decimals)") from None
         if tok.kind == "name" and tok.text.lower() in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[tok.text.lower()]
         self.fail(tok, 'a value (a "quoted string", a number, true, false or null)')
@@ -285,7 +329,8 @@ class _Parser:
             if op in ("co", "sw", "ew"):
                 return value
             return parse_datetime(value, lambda: self.error(
-                f"'{value}' is not an RFC 3339 date-time ({where})"))
+                f"'{value}' is not an RFC 3339 date-time between 0001-01-01 and 9999-12-31 "
+                f"UTC ({where})"))
         if leaf.type == "binary" and op in ORDER_OPS:
             # RFC 7644 §3.4.2.2: ordering binary values SHALL fail as invalidFilter.
             raise self.error(f"'{op}' cannot be used on binary '{ref.dotted}' ({where})")
@@ -294,56 +339,99 @@ class _Parser:
         return value
 
     # -- attribute resolution ------------------------------------------------
-    def sub_of(self, attr: Attribute, name: str, tok: _Token) -> Attribute:
+    def check_complex(self, ref: AttrRef | None, tok: _Token) -> None:
+        if ref is not None and (ref.sub is not None or not ref.attr.is_complex):
+            raise self.error(f"'{tok.text}' at position {tok.pos} is not a complex attribute, "
+                             "so it cannot take a '[...]' filter")
+
+    def undefine(self, tok: _Token, detail: str | None) -> None:
+        """Strict: the error. Lenient: remember where, and let the caller decide."""
+        if not self.lenient:
+            raise self.error(detail)
+        self.undefined[tok.pos] = detail
+        return None
+
+    def sub_of(self, attr: Attribute, name: str, tok: _Token) -> Attribute | None:
+        if attr is _VOID:
+            return self.undefine(tok, None)
         sub = attr.sub(name)
         if sub is None:
-            raise self.error(f"'{attr.name}' has no sub-attribute '{name}' "
-                             f"(position {tok.pos})")
+            return self.undefine(tok, f"'{attr.name}' has no sub-attribute '{name}' "
+                                      f"(position {tok.pos})")
         return sub
 
-    def resolve(self, tok: _Token, parent: Attribute | None) -> AttrRef:
+    def resolve(self, tok: _Token, parent: Attribute | None) -> AttrRef | None:
         text = tok.text
         if parent is not None:
             if tok.kind == "urn" or "." in text:
                 raise self.error(f"inside '[...]' name a sub-attribute of '{parent.name}', "
                                  f"not '{text}' (position {tok.pos})")
-            return AttrRef(parent, self.sub_of(parent, text, tok))
-        return resolve_attr_path(self.rtype, text, self.error, f" (position {tok.pos})")
+            sub = self.sub_of(parent, text, tok)
+            return AttrRef(parent, sub) if sub is not None else None
+        try:
+            return _resolve(self.rtype, text, self.error, f" (position {tok.pos})")
+        except _Undefined as exc:
+            return self.undefine(tok, str(exc))
 
 
-def resolve_attr_path(rtype: ResourceType, text: str, error=InvalidFilter,
-                      where: str = "") -> AttrRef:
-    """Resolve `attr`, `attr.sub` or a URN-qualified path to schema definitions."""
+def _adjacent(before: _Token, after: _Token) -> bool:
+    return before.pos + len(before.text) == after.pos
+
+
+def _number(text: str) -> int | float:
+    """A JSON number the database can compare with; ValueError for any other."""
+    value = json.loads(text)  # ValueError beyond int()'s digit limit
+    if isinstance(value, int) and value not in _INTEGER_RANGE:
+        raise ValueError(f"{text} is beyond 64-bit integers")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{text} is beyond double precision")
+    return value
+
+
+def _resolve(rtype: ResourceType, text: str, error, where: str) -> AttrRef:
+    """`error` for malformed paths; `_Undefined` for well-formed ones `rtype` lacks."""
+    if not text.isascii():
+        raise error(f"'{text}' is not an attribute path: names are ASCII (RFC 7643 §2.1)"
+                    f"{where}")
     try:
         schema, rest = rtype.split_urn(text)
     except KeyError:
-        raise error(f"unknown schema in '{text}'{where}") from None
+        raise _Undefined(f"unknown schema in '{text}'{where}") from None
     if schema is not None and not rest:
         raise error(f"'{text}' names a schema, not an attribute{where}")
+    if not _ATTR_PATH.fullmatch(rest):
+        raise error(f"'{text}' is not an attribute path ([schema URN ':'] name "
+                    f"['.' sub-attribute], RFC 7644 §3.10){where}")
     name, _, sub_name = rest.partition(".")
     if schema is None or schema.id == rtype.core.id:
         attr = rtype.top_level(name)  # the core URN also qualifies id, externalId, meta
     else:
         attr = schema.attribute(name)
     if attr is None:
-        raise error(f"unknown attribute '{rest}' for {rtype.name}{where}")
+        raise _Undefined(f"unknown attribute '{rest}' for {rtype.name}{where}")
     sub = None
     if sub_name:
         sub = attr.sub(sub_name)
         if sub is None:
-            raise error(f"'{attr.name}' has no sub-attribute '{sub_name}'{where}")
+            raise _Undefined(f"'{attr.name}' has no sub-attribute '{sub_name}'{where}")
     return AttrRef(attr, sub)
 
 
-def parse_datetime(value: str, error) -> datetime:
-    """Parse an RFC 3339 timestamp to naive UTC, the form stored in `meta` columns."""
+def resolve_attr_path(rtype: ResourceType, text: str, error=InvalidFilter,
+                      where: str = "") -> AttrRef:
+    """Resolve `attr`, `attr.sub` or a URN-qualified path to schema definitions."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise error() from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+        return _resolve(rtype, text, error, where)
+    except _Undefined as exc:
+        raise error(str(exc)) from None
+
+
+def try_resolve_attr_path(rtype: ResourceType, text: str, error=InvalidFilter) -> AttrRef | None:
+    """As `resolve_attr_path`, but None for a well-formed path `rtype` does not define."""
+    try:
+        return _resolve(rtype, text, error, "")
+    except _Undefined:
+        return None
 
 
 def parse_filter(text: str, rtype: ResourceType):
@@ -353,148 +441,58 @@ def parse_filter(text: str, rtype: ResourceType):
     return _Parser(text, rtype).parse()
 
 
+def parse_filter_across(text: str, rtypes: tuple[ResourceType, ...]) -> dict[str, Any]:
+    """One filter for several resource types (a search at the server root), by type name.
+
+    RFC 7644 §3.4.2.2: an attribute that is not part of a resource type is treated as
+    having no value there (a `Const` in that type's tree). A name that no type defines
+    is still an invalidFilter, and so is anything malformed or mistyped where defined.
+    """
+    if not isinstance(text, str):
+        raise InvalidFilter("the filter must be a string")
+    parsers = [_Parser(text, rtype, lenient=True) for rtype in rtypes]
+    trees = {parser.rtype.name: parser.parse() for parser in parsers}
+    nowhere = set.intersection(*(set(parser.undefined) for parser in parsers))
+    if nowhere:
+        pos = min(nowhere)
+        detail = next((p.undefined[pos] for p in parsers if p.undefined[pos]),
+                      f"unknown attribute at position {pos}")
+        names = ", ".join(rtype.name for rtype in rtypes)
+        raise InvalidFilter(f"{detail}; no resource type ({names}) defines it")
+    return trees
+
+
+def _attr_path(text: str, rtype: ResourceType) -> PatchPath:
+    """PATH = attrPath: `_resolve` checks its form; a bare extension URN is the whole
+    extension (RFC 7644 §3.5.2.1), but not the URN followed by ':'."""
+    try:
+        schema, _ = rtype.split_urn(text)
+    except KeyError:
+        schema = None
+    if schema is not None and text.lower() == schema.id.lower():
+        if schema.id == rtype.core.id:
+            raise InvalidPath(f"'{text}' names the core schema, not an attribute")
+        return PatchPath(None, schema_urn=schema.id)
+    try:
+        ref = _resolve(rtype, text, InvalidPath, "")
+    except _Undefined as exc:
+        raise InvalidPath(str(exc)) from None
+    return PatchPath(ref.attr, ref.sub)
+
+
 def parse_path(text: str, rtype: ResourceType) -> PatchPath:
-    """Parse a PATCH `path` (RFC 7644 §3.5.2: attrPath / valuePath [subAttr])."""
+    """Parse a PATCH `path` (RFC 7644 §3.5.2: attrPath / valuePath [subAttr]).
+
+    Surrounding whitespace is ignored; anything else outside the ABNF is refused,
+    e.g. `userName.`, `urn:…:User:`, `emails [type eq "work"]`, `emails[…] .value`.
+    """
     if not isinstance(text, str) or not text.strip():
         raise InvalidPath("the PATCH path is empty")
     text = text.strip()
     try:
-        schema, rest = rtype.split_urn(text)
-    except KeyError:
-        raise InvalidPath(f"unknown schema in path '{text}'") from None
-    if schema is not None and not rest:
-        if schema.id == rtype.core.id:
-            raise InvalidPath(f"path '{text}' names the core schema, not an attribute")
-        return PatchPath(None, schema_urn=schema.id)
-    bracket = rest.find("[")
-    if bracket == -1:
-        if "]" in rest:
-            raise InvalidPath(f"unbalanced ']' in path '{text}'")
-        ref = resolve_attr_path(rtype, text, InvalidPath, f" in path '{text}'")
-        return PatchPath(ref.attr, ref.sub)
-    close = rest.rfind("]")
-    if close < bracket:
-        raise InvalidPath(f"missing ']' in path '{text}'")
-    head = text[: len(text) - len(rest) + bracket]
-    ref = resolve_attr_path(rtype, head, InvalidPath, f" in path '{text}'")
-    if ref.sub is not None or not ref.attr.is_complex:
-        raise InvalidPath(f"'{head}' cannot take a '[...]' filter in path '{text}'")
-    try:
-        inner = _Parser(rest[bracket + 1: close], rtype, InvalidPath).parse_inner(ref.attr)
+        if "[" not in text and "]" not in text and len(text) <= MAX_FILTER_LENGTH:
+            return _attr_path(text, rtype)  # most paths: no tokens needed
+        return _Parser(text, rtype, InvalidPath, what="path").parse_patch_path()
     except InvalidPath as exc:
-        raise InvalidPath(f"bad filter in path '{text}': {exc.detail}") from None
-    tail = rest[close + 1:]
-    sub = None
-    if tail:
-        if not tail.startswith(".") or len(tail) < 2:
-            raise InvalidPath(f"unexpected '{tail}' after ']' in path '{text}'")
-        sub = ref.attr.sub(tail[1:])
-        if sub is None:
-            raise InvalidPath(f"'{ref.attr.name}' has no sub-attribute '{tail[1:]}'")
-    return PatchPath(ref.attr, sub, inner)
-
-
-# -- in-memory evaluation ------------------------------------------------------
-def _compare_one(op: str, leaf: Attribute, actual, expected) -> bool:
-    if op == "pr":
-        return actual not in (None, "", [], {})
-    if expected is None:
-        present = actual not in (None, "", [], {})
-        return not present if op == "eq" else present
-    if actual is None:
-        return False
-    if leaf.type == "boolean":
-        if isinstance(actual, str):
-            actual = actual.lower() == "true"
-        return (actual == expected) if op == "eq" else (actual != expected)
-    if leaf.type == "dateTime" and isinstance(expected, datetime):
-        if isinstance(actual, datetime):
-            actual_dt = actual
-        else:
-            try:
-                actual_dt = parse_datetime(str(actual), lambda: ValueError())
-            except ValueError:
-                return False
-        actual, expected = actual_dt, expected
-    elif isinstance(expected, str):
-        if not isinstance(actual, str):
-            return False
-        if not leaf.case_exact:
-            actual, expected = actual.lower(), expected.lower()
-    ops = {
-        "eq": lambda a, b: a == b,
-        "ne": lambda a, b: a != b,
-        "co": lambda a, b: b in a,
-        "sw": lambda a, b: a.startswith(b),
-        "ew": lambda a, b: a.endswith(b),
-        "gt": lambda a, b: a > b,
-        "ge": lambda a, b: a >= b,
-        "lt": lambda a, b: a < b,
-        "le": lambda a, b: a <= b,
-    }
-    try:
-        return ops[op](actual, expected)
-    except TypeError:
-        return False
-
-
-def matches_element(expr, element: dict) -> bool:
-    """Evaluate a `[...]` filter against one element of a multi-valued attribute."""
-    if isinstance(expr, And):
-        return matches_element(expr.left, element) and matches_element(expr.right, element)
-    if isinstance(expr, Or):
-        return matches_element(expr.left, element) or matches_element(expr.right, element)
-    if isinstance(expr, Not):
-        return not matches_element(expr.expr, element)
-    if isinstance(expr, Compare):
-        leaf = expr.ref.leaf
-        actual = get_attr(element, leaf.name) if expr.ref.sub is not None else element
-        return _compare_one(expr.op, leaf, actual, expr.value)
-    raise TypeError(f"unexpected filter node {expr!r}")
-
-
-def matches(expr, resource: dict) -> bool:
-    """Evaluate a filter against a resource rendered as SCIM JSON.
-
-    The database answers filters in production (see filter_sql.py); this is the
-    reference semantics, used for PATCH value paths and to check the SQL in tests.
-    """
-    if isinstance(expr, And):
-        return matches(expr.left, resource) and matches(expr.right, resource)
-    if isinstance(expr, Or):
-        return matches(expr.left, resource) or matches(expr.right, resource)
-    if isinstance(expr, Not):
-        return not matches(expr.expr, resource)
-    if isinstance(expr, ValuePath):
-        value = _value_of(resource, expr.attr)
-        elements = value if isinstance(value, list) else ([value] if value else [])
-        return any(isinstance(e, dict) and matches_element(expr.filter, e) for e in elements)
-    if isinstance(expr, Compare):
-        value = _value_of(resource, expr.ref.attr)
-        leaf = expr.ref.leaf
-        if expr.ref.attr.multi_valued:
-            elements = value if isinstance(value, list) else []
-            if expr.ref.sub is not None:
-                values = [get_attr(e, expr.ref.sub.name) for e in elements]
-            elif expr.ref.attr.is_complex and expr.op != "pr" and expr.value is not None:
-                values = [get_attr(e, "value") for e in elements]
-                leaf = expr.ref.attr.sub("value") or leaf
-            else:
-                values = elements
-            present = any(v not in (None, "", [], {}) for v in values)
-            if expr.op == "pr":
-                return present
-            if expr.value is None:
-                return not present if expr.op == "eq" else present
-            return any(_compare_one(expr.op, leaf, v, expr.value) for v in values)
-        if expr.ref.sub is not None:
-            value = get_attr(value, expr.ref.sub.name)
-        return _compare_one(expr.op, leaf, value, expr.value)
-    raise TypeError(f"unexpected filter node {expr!r}")
-
-
-def _value_of(resource: dict, attr: Attribute):
-    """Core and common attributes sit at the top level; extension ones under their URN."""
-    if attr.schema and attr.schema not in (CORE_USER, CORE_GROUP):
-        return get_attr(get_attr(resource, attr.schema), attr.name)
-    return get_attr(resource, attr.name)
+        shown = text if len(text) <= 200 else text[:199] + "…"
+        raise InvalidPath(f"{exc.detail} in path '{shown}'") from None

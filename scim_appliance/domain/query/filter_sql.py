@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..protocol.errors import InvalidFilter, InvalidValue
-from ..protocol.filters import And, AttrRef, Compare, Not, Or, ValuePath, matches
+from ..protocol.filter_tree import And, AttrRef, Compare, Const, Not, Or, ValuePath, matches
 from ..protocol.schema import CORE_GROUP, CORE_USER, Attribute
 from .json_sql import MISSING, JsonValue, json_dialect
 from .mappings import ColumnSpec, ElementTable, ResourceMapping
@@ -56,24 +56,33 @@ _ORDERING = {
 
 
 # -- comparisons shared by all locations --------------------------------------
-def _like_pattern(op: str, value: str) -> str:
-    """co/sw/ew as a LIKE pattern; `%` and `_` in the literal match themselves.
+def _prefix_pattern(value: str) -> str:
+    """`sw` as a LIKE pattern; `%` and `_` in the literal match themselves.
 
     The pattern is built here rather than in SQL (`? || '%'`) so SQLite can still
     turn `sw` on an indexed column into an index range.
     """
     escaped = "".join(_LIKE_ESCAPE + ch if ch in "%_" + _LIKE_ESCAPE else ch for ch in value)
-    return {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
+    return f"{escaped}%"
 
 
-def _string_op(lhs, op: str, value) -> Clause:
-    """eq/ne/co/sw/ew/gt/ge/lt/le on two non-NULL values (RFC 7644 §3.4.2.2)."""
+def _string_op(d, lhs, op: str, value) -> Clause:
+    """eq/ne/co/sw/ew/gt/ge/lt/le on two non-NULL values (RFC 7644 §3.4.2.2).
+
+    `co` and `ew` are substring tests rather than LIKE '%…%' / '%…': SQLite matches a
+    leading '%' by backtracking, about 1 s per 5,000 rows for `co "aaa…ab"` against
+    values of a few hundred repeated letters (scripts/bench_filters.py).
+    """
     if op == "eq":
         return lhs == value
     if op == "ne":
         return lhs != value
-    if op in ("co", "sw", "ew"):
-        return lhs.like(_like_pattern(op, value), escape=_LIKE_ESCAPE)
+    if op == "sw":
+        return lhs.like(_prefix_pattern(value), escape=_LIKE_ESCAPE)
+    if op == "co":
+        return d.contains(lhs, value)
+    if op == "ew":
+        return d.ends_with(lhs, value) if value else lhs.like("%")
     return _ORDERING[op](lhs, value)
 
 
@@ -123,9 +132,10 @@ class _Loc:
 class _ColumnLoc(_Loc):
     """An attribute copied into an indexed column: compare the column itself."""
 
-    def __init__(self, spec: ColumnSpec, label: str):
+    def __init__(self, spec: ColumnSpec, label: str, dialect):
         self.spec = spec
         self.label = label
+        self.d = dialect
         col = spec.column
         self.column = col
         self.nullable = getattr(getattr(col, "expression", col), "nullable", True)
@@ -147,11 +157,11 @@ class _ColumnLoc(_Loc):
             if not isinstance(value, datetime):
                 raise InvalidFilter(f"'{op}' cannot be used on dateTime '{self.label}'; "
                                     "use eq, ne, gt, ge, lt or le")
-            return self._guard(_string_op(self.column, op, value))
+            return self._guard(_string_op(self.d, self.column, op, value))
         if isinstance(value, str):
             lhs, value = self._folded(leaf, value)
-            return self._guard(_string_op(lhs, op, value))
-        return self._guard(_string_op(self.column, op, value))
+            return self._guard(_string_op(self.d, lhs, op, value))
+        return self._guard(_string_op(self.d, self.column, op, value))
 
     def _folded(self, leaf: Attribute, value: str):
         """caseExact=false compares lower-cased values (RFC 7643 §2.2)."""
@@ -198,8 +208,9 @@ class _MetaLoc(_Loc):
 
     label = "meta"
 
-    def __init__(self, mapping: ResourceMapping):
+    def __init__(self, mapping: ResourceMapping, dialect):
         self.mapping = mapping
+        self.d = dialect
 
     def present(self) -> Clause:
         return true()
@@ -212,7 +223,7 @@ class _MetaLoc(_Loc):
     def sub(self, attr: Attribute) -> _Loc:
         key = f"meta.{attr.name.lower()}"
         if key in self.mapping.columns:
-            return _ColumnLoc(self.mapping.columns[key], f"meta.{attr.name}")
+            return _ColumnLoc(self.mapping.columns[key], f"meta.{attr.name}", self.d)
         if key == "meta.resourcetype":
             return _ConstLoc(self.mapping.resource_type, "meta.resourceType")
         raise InvalidFilter(f"'meta.{attr.name}' is not filterable")
@@ -224,9 +235,10 @@ class _MetaLoc(_Loc):
 class _RowLoc(_Loc):
     """One row of an element table (one membership)."""
 
-    def __init__(self, table: ElementTable, label: str):
+    def __init__(self, table: ElementTable, label: str, dialect):
         self.table = table
         self.label = label
+        self.d = dialect
 
     def present(self) -> Clause:
         return true()
@@ -240,7 +252,7 @@ class _RowLoc(_Loc):
         spec = self.table.subs.get(attr.name.lower())
         if spec is None:
             raise InvalidFilter(f"'{self.label}.{attr.name}' is not filterable")
-        return _ColumnLoc(spec, f"{self.label}.{attr.name}")
+        return _ColumnLoc(spec, f"{self.label}.{attr.name}", self.d)
 
 
 class _ElementTableLoc(_Loc):
@@ -250,13 +262,14 @@ class _ElementTableLoc(_Loc):
     EXISTS: the sub-select runs once and the outer side is a primary-key probe.
     """
 
-    def __init__(self, mapping: ResourceMapping, table: ElementTable, label: str):
+    def __init__(self, mapping: ResourceMapping, table: ElementTable, label: str, dialect):
         self.mapping = mapping
         self.table = table
         self.label = label
+        self.d = dialect
 
     def any_element(self, build: Callable[[_Loc], Clause]) -> Clause:
-        rows = select(self.table.owner).where(build(_RowLoc(self.table, self.label)))
+        rows = select(self.table.owner).where(build(_RowLoc(self.table, self.label, self.d)))
         return self.mapping.id_column.in_(rows)
 
     def some(self, build: Callable[[_Loc], Clause]) -> Clause:
@@ -264,7 +277,7 @@ class _ElementTableLoc(_Loc):
 
     def first_sort_key(self, pick, leaf: Attribute, primary: Attribute | None):
         # Memberships have no order and no primary: the least value is "first".
-        key = pick(_RowLoc(self.table, self.label)).sort_key(leaf)
+        key = pick(_RowLoc(self.table, self.label, self.d)).sort_key(leaf)
         owner_is_row = self.table.owner == self.mapping.id_column
         return select(func.min(key)).where(owner_is_row).scalar_subquery()
 
@@ -289,9 +302,6 @@ class _JsonLoc(_Loc):
             and_(self._kind_in(("array", "object")), v.scalar.not_in(("[]", "{}"))),
         )
 
-    def nonempty_object(self) -> Clause:
-        return and_(self.v.kind == "object", self.v.scalar != "{}")
-
     def compare(self, op: str, leaf: Attribute, value) -> Clause:
         if _is_presence_test(op, value):
             return _presence(self.present(), op)
@@ -308,7 +318,7 @@ class _JsonLoc(_Loc):
         lhs = self.v.scalar
         if not leaf.case_exact:
             lhs, value = func.lower(lhs), value.lower()
-        return and_(self._kind_in(self.d.string_kinds), _string_op(lhs, op, value))
+        return and_(self._kind_in(self.d.string_kinds), _string_op(self.d, lhs, op, value))
 
     def _compare_bool(self, op: str, value: bool) -> Clause:
         """As `matches`: "True"/"false" strings count, 1/0 equal true/false."""
@@ -331,32 +341,36 @@ class _JsonLoc(_Loc):
         if op == "ne":
             equal = and_(numeric, self.d.number(self.v) == value)
             return and_(self.v.kind.not_in((MISSING, "null")), not_(equal))
-        return and_(numeric, _string_op(self.d.number(self.v), op, value))
+        return and_(numeric, _string_op(self.d, self.d.number(self.v), op, value))
 
     def _compare_datetime(self, op: str, value: datetime) -> Clause:
         if op not in ("eq", "ne", *_ORDERING):
             raise InvalidFilter(f"'{op}' cannot be used on dateTime '{self.label}'")
         stamp = self.d.timestamp(self.v)
         return and_(stamp.is_not(None),
-                    _string_op(stamp, op, self.d.timestamp_literal(value)))
+                    _string_op(self.d, stamp, op, self.d.timestamp_literal(value)))
 
     def sub(self, attr: Attribute) -> _Loc:
         return _JsonLoc(self.d, self.d.at(self.v.doc, self.v.path + (attr.name,)),
                         f"{self.label}.{attr.name}")
 
-    def _exists(self, build: Callable[[_Loc], Clause]) -> Clause:
-        each, element, _ = self.d.elements(self.v)
-        inner = build(_JsonLoc(self.d, element, self.label))
-        return select(literal_column("1")).select_from(each).where(inner).exists()
-
     def any_element(self, build: Callable[[_Loc], Clause]) -> Clause:
-        return and_(self.v.kind == "array", self._exists(build))
+        """Some element of the array here satisfies `build` (FALSE when it is no array).
+
+        One pass over the document: the dialect's element walk itself tells array
+        elements apart, rather than a separate type test that parses it again.
+        """
+        each, element, _ = self.d.elements(self.v)
+        inner = and_(self.d.is_array_element(each), build(_JsonLoc(self.d, element, self.label)))
+        return select(literal_column("1")).select_from(each).where(inner).exists()
 
     def some(self, build: Callable[[_Loc], Clause]) -> Clause:
         # Only object elements can satisfy `[...]`; and like `matches`, a non-empty
-        # object where a list was expected counts as a one-element list.
+        # object where a list was expected counts as a one-element list. CASE on the
+        # kind evaluates (and parses the document for) it once.
         in_list = self.any_element(lambda e: and_(e.v.kind == "object", build(e)))
-        return or_(in_list, and_(self.nonempty_object(), build(self)))
+        return case({"array": in_list, "object": and_(self.v.scalar != "{}", build(self))},
+                    value=self.v.kind, else_=false())
 
     def sort_key(self, leaf: Attribute):
         d, v = self.d, self.v
@@ -406,17 +420,19 @@ class _Context:
         m, key = self.mapping, attr.name.lower()
         if attr.schema in ("", m.core_schema):
             if key in m.columns:
-                return _ColumnLoc(m.columns[key], attr.name)
+                return _ColumnLoc(m.columns[key], attr.name, self.d)
             if key in m.element_tables:
-                return _ElementTableLoc(m, m.element_tables[key], attr.name)
+                return _ElementTableLoc(m, m.element_tables[key], attr.name, self.d)
             if attr.schema == "" and key == "meta":
-                return _MetaLoc(m)
+                return _MetaLoc(m, self.d)
         elif f"{attr.schema.lower()}:{key}" in m.columns:
-            return _ColumnLoc(m.columns[f"{attr.schema.lower()}:{key}"], attr.name)
+            return _ColumnLoc(m.columns[f"{attr.schema.lower()}:{key}"], attr.name, self.d)
         value = self.d.at(self.d.root(m.data_column), _json_path(attr))
         return _JsonLoc(self.d, value, attr.name)
 
     def clause(self, expr) -> Clause:
+        if isinstance(expr, Const):
+            return _bool_result(expr.value)
         if isinstance(expr, And):
             return and_(self.clause(expr.left), self.clause(expr.right))
         if isinstance(expr, Or):
@@ -441,6 +457,8 @@ class _Context:
 
 def _element_clause(expr, element: _Loc) -> Clause:
     """The inside of `attr[...]`, evaluated on one element (one json_each row)."""
+    if isinstance(expr, Const):
+        return _bool_result(expr.value)
     if isinstance(expr, And):
         return and_(_element_clause(expr.left, element), _element_clause(expr.right, element))
     if isinstance(expr, Or):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Numeric, and_, case, cast, column, func, literal_column
+from sqlalchemy import Numeric, and_, case, cast, column, func, literal_column, true
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -62,7 +62,15 @@ class SQLiteJson:
                      func.strftime("%Y-%m-%d %H:%M:%f", v.scalar)))
 
     def timestamp_literal(self, value: datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+        # Not strftime("%Y"): glibc writes year 1 as "1", which sorts after "0999".
+        return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
+                f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}")
+
+    def contains(self, text, value: str) -> Clause:
+        return func.instr(text, value) > 0
+
+    def ends_with(self, text, value: str) -> Clause:
+        return func.substr(text, -len(value)) == value  # the last len(value) characters
 
     def elements(self, v: JsonValue):
         """(FROM item, element, order column) for the array at `v`.
@@ -76,6 +84,11 @@ class SQLiteJson:
         element = JsonValue(each.c.type, each.c.value,
                             case((each.c.type == "object", each.c.value)), ())
         return each, element, each.c.key
+
+    def is_array_element(self, each) -> Clause:
+        # json_each walks an array's elements (integer keys), an object's members (text
+        # keys) or a lone scalar (NULL key).
+        return func.typeof(each.c.key) == "integer"
 
 
 class PostgresJson:
@@ -108,12 +121,22 @@ class PostgresJson:
     def timestamp_literal(self, value: datetime):
         return value
 
+    def contains(self, text, value: str) -> Clause:
+        return func.strpos(text, value) > 0
+
+    def ends_with(self, text, value: str) -> Clause:
+        return func.right(text, len(value)) == value
+
     def elements(self, v: JsonValue):
         node = v.doc[v.path] if v.path else v.doc
-        array = case((v.kind == "array", node), else_=cast("[]", JSONB))
+        # Not cast("[]", JSONB): its bind processor serialises the str, giving the scalar "[]".
+        array = case((v.kind == "array", node), else_=func.jsonb_build_array())
         each = func.jsonb_array_elements(array).table_valued(
             column("value", JSONB), with_ordinality="ordinality").alias()
         return each, self.at(each.c.value, ()), each.c.ordinality
+
+    def is_array_element(self, each) -> Clause:
+        return true()  # `elements` walks an empty array unless the value is one
 
 
 _DIALECTS = {"sqlite": SQLiteJson(), "postgresql": PostgresJson()}
