@@ -31,7 +31,8 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def entra_user(i: int) -> dict:
-    """A POST body with Entra's default attribute mapping (entra-provisioning.md §5, §6.1)."""
+    """A POST body with Entra's default attribute mapping (Microsoft's SCIM endpoint
+    tutorial, user attributes)."""
     name = f"user{i:07d}@contoso.com"
     return {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],

@@ -193,7 +193,7 @@ def _describe_query(entry: Entry, facts: RequestFacts, request_json, response_js
 def summarize_patch(body: dict) -> dict:
     """What a PatchOp message changes: attribute paths, `active`, member counts.
 
-    Both Entra dialects (docs/entra-provisioning.md §6.4, §7): one op per path, or a
+    Both Entra dialects (the aadOptscim062020 flag): one op per path, or a
     no-path op whose value object has dotted and URN-qualified keys. Values are never
     kept, except `active` as a boolean.
     """

@@ -1,11 +1,11 @@
-"""Derived names in the database: assign, deduplicate, record (issue 4, notes §5-§6).
+"""Derived names in the database: assign, deduplicate, record (issue 4).
 
 The SCIM resource keeps exactly what Entra sent (Entra matches on it and re-sends
-anything that comes back different, notes §3); the name valid downstream lives in
+anything that comes back different); the name valid downstream lives in
 `sanitized_*` columns next to it, unique on a `*_key` column. Users keep their derived
-name for life, because CloudSSO cannot rename a user (§1.1, §6.6); a renamed group is
-derived afresh (CloudSSO's UpdateGroup can rename). Every change the appliance makes
-to a name is written to `name_adjustments`. Nothing here commits.
+name for life, because CloudSSO cannot rename a user (UpdateUser has no user name); a
+renamed group is derived afresh (CloudSSO's UpdateGroup can rename). Every change the
+appliance makes to a name is written to `name_adjustments`. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _taken(session: Session, column, id_column, own_id: str):
 
 def _derive(policy: FieldPolicy, original: str, key: str, taken, what: str,
             kind: str) -> tuple[str, str]:
-    """(derived name, reason) for `original`; raises in reject mode (notes §6.4)."""
+    """(derived name, reason) for `original`; raises in reject mode."""
     rule = policy.rule
     if policy.rejects:
         problem = violation(original, rule)

@@ -111,7 +111,7 @@ DEFAULT_RULES = build_rules()
 
 
 # -- required attributes ---------------------------------------------------------------
-# Where Entra's default customappsso mapping gets each attribute (notes §2; Microsoft's
+# Where Entra's default customappsso mapping gets each attribute (Microsoft's
 # "use SCIM to provision users and groups", user attribute table).
 ENTRA_SOURCES = {
     "emails": ("mail", 'emails[type eq "work"].value'),

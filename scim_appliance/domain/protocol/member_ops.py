@@ -1,7 +1,7 @@
 """Group member changes taken out of a PATCH, for the Groups service to apply set-based.
 
 PATCH on a group's `members` never rewrites a member list in memory: each operation
-becomes a MemberOp (entra-provisioning.md §7 lists the shapes Entra sends). Member values
+becomes a MemberOp (the shapes Entra sends, in both dialects). Member values
 are checked as a POST's `members` are (objects `{"value": "<id>"}`, known sub-attributes,
 storable ids, at most MAX_MEMBERS), so no id reaches the database that could not belong
 to a member.
@@ -42,7 +42,7 @@ def is_members(attr: Attribute, rtype: ResourceType) -> bool:
 
 
 def member_op_for(op: str, path: PatchPath, value, rtype: ResourceType) -> MemberOp | None:
-    """Turn an operation on `members` into a MemberOp (entra-provisioning.md §7).
+    """Turn an operation on `members` into a MemberOp (both Entra dialects).
 
     Legacy Remove with a value array removes only those ids (never all: azure-docs#30826);
     remove without value, per RFC 7644 §3.5.2.2, removes every member.

@@ -1,6 +1,6 @@
 """Apply SCIM PATCH operations (RFC 7644 §3.5.2) to a stored resource document.
 
-Entra ID speaks two PATCH dialects at once (docs/entra-provisioning.md §1.2, §6.4, §7):
+Entra ID speaks two PATCH dialects at once (Microsoft: SCIM 2.0 compliance, aadOptscim062020):
 the legacy one (capitalised ops, string booleans, member removal by `path: "members"`
 plus a `value` array) and the `aadOptscim062020` one (lower-case ops, `members[value eq
 "…"]`, no-path ops whose `value` has dotted and URN-qualified keys). Both are accepted
@@ -191,7 +191,7 @@ def _apply_no_path(doc: dict, op: str, value, ctx: _Context) -> None:
     """No-path add/replace (RFC 7644 §3.5.2.1, §3.5.2.3): each key is applied as a path.
 
     Entra's aadOptscim062020 dialect puts dotted keys (`"name.givenName"`) and URN-qualified
-    keys (`"urn:…:enterprise:2.0:User:employeeNumber"`) here (entra-provisioning.md §6.4(b));
+    keys (`"urn:…:enterprise:2.0:User:employeeNumber"`) here (Entra's default dialect);
     treating them as paths keeps them out of the document as literal keys.
     """
     if not isinstance(value, dict):
@@ -241,7 +241,7 @@ def _resolve_path(text: str, rtype: ResourceType) -> PatchPath:
     * A core-URN prefix is stripped, so `urn:…:core:2.0:User:externalId` reaches the
       common attributes (RFC 7643 §3.1) that the core schema itself does not list.
     * An unqualified `manager` names the enterprise extension's attribute: Entra's
-      legacy Example 5 sends `path: "manager"` (entra-provisioning.md §6.4(d)), although
+      legacy Example 5 sends `path: "manager"`, although
       RFC 7644 §3.10 says unqualified names belong to the core schema.
     """
     text = text.strip()
@@ -334,7 +334,7 @@ def _coerce_reference(path: PatchPath, op: str, value):
     """Accept Entra's shapes for a single-valued reference such as `manager`.
 
     Entra sends the manager as a bare id string, and the legacy Example 5 as an array of
-    `{"$ref", "value"}` (entra-provisioning.md §6.4(d)); RFC 7643 §4.3 wants an object.
+    `{"$ref", "value"}` (Entra's legacy dialect); RFC 7643 §4.3 wants an object.
     """
     attr = path.attr
     if op == "remove" or path.sub is not None or attr.multi_valued or not attr.is_complex:
@@ -353,7 +353,7 @@ def _set_attr(doc: dict, op: str, attr: Attribute, value, rtype: ResourceType) -
     """add/replace of `attr`; null or "" clears it (RFC 7643 §2.5 "unassigned").
 
     Clearing on null/"" is what Microsoft's SCIM_Null_Update_Test expects
-    (entra-provisioning.md §10).
+    (Entra's provisioning logs show such updates).
     """
     container = container_of(doc, attr, rtype, create=True)
     if is_blank(value):
@@ -413,7 +413,7 @@ def _remove_attr(doc: dict, attr: Attribute, value, rtype: ResourceType) -> None
 
     RFC 7644 §3.5.2.2 ignores `value` and would remove everything, but Entra's legacy
     dialect sends `{"op":"Remove","path":"members","value":[{"value":"id"}]}` meaning
-    "remove only these" (entra-provisioning.md §1.3, §7).
+    "remove only these" (Microsoft: SCIM 2.0 compliance, group member removal).
     """
     if attr.multi_valued and not is_empty(value):
         listed = listed_elements(attr, value)
@@ -505,8 +505,9 @@ def _create_element(path: PatchPath, update: dict) -> dict:
 
     RFC 7644 §3.5.2.3 says noTarget for replace and is silent for add, but Entra sends
     `Add emails[type eq "work"].value` for users without a work email and expects the
-    entry to be created (entra-provisioning.md §6.4(c)). The new element is built from
-    the filter's `eq` comparisons plus the value; other filters cannot describe one.
+    entry to be created (Microsoft's SCIM validator, "Patch User - Add Attributes"). The
+    new element is built from the filter's `eq` comparisons plus the value; other
+    filters cannot describe one.
     """
     seed = _eq_fields(path.filter) if path.filter is not None else {}
     if seed is None:

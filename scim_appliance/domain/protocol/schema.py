@@ -14,7 +14,8 @@ ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 APPLIANCE_USER = "urn:scim-appliance:schemas:extension:appliance:2.0:User"
 APPLIANCE_GROUP = "urn:scim-appliance:schemas:extension:appliance:2.0:Group"
-# Attribute-less marker Entra puts in group `schemas` (entra-provisioning.md §7).
+# Attribute-less marker Entra puts in group `schemas` (Microsoft's SCIM endpoint
+# tutorial, group requests).
 MS_GROUP_MARKER = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"

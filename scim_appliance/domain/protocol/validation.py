@@ -6,7 +6,7 @@ as sent (Entra re-sends anything that comes back different), with two deliberate
 exceptions: attribute names are rewritten to their canonical case (RFC 7643 §2.1
 makes them case-insensitive), and booleans sent as the strings "True"/"False" (any
 case) become JSON booleans, because Entra's default `active` mapping sends strings
-and it expects booleans back (entra-provisioning.md §6.4(e)).
+and it expects booleans back (Microsoft: SCIM 2.0 compliance, boolean values).
 
 Every string is held to its attribute's maximum length (schema.py, README "Limits") and
 may not contain NUL, which PostgreSQL's text and jsonb cannot store; a list is counted
