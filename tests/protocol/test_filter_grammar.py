@@ -237,8 +237,14 @@ def test_a_path_naming_a_whole_extension_carries_its_urn():
     "urn:example:unknown:2.0:User:x", "nosuch", "emails]", 'emails[type eq "work"',
     'emails[type eq "work"]x', 'emails[type eq "work"].', 'emails[type eq "work"].nope',
     'name.givenName[value eq "x"]', 'title[value eq "x"]', "emails[]",
-    'emails[type eq "work" title]',
+    'emails[type eq "work" title]', 'emails[type eq "work"]xvalue',
+    'name.givenName[givenName eq "x"]',
 ])
 def test_malformed_paths_are_invalid_path(text):
     with pytest.raises(InvalidPath):
         parse_path(text, USER_TYPE)
+
+
+def test_brackets_inside_a_path_filter_string_are_text():
+    assert parse_path('emails[value eq "a[b"]', USER_TYPE).filter.value == "a[b"
+    assert parse_path('emails[value eq "a]b"]', USER_TYPE).filter.value == "a]b"
