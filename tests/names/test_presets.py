@@ -28,6 +28,7 @@ from scim_appliance.domain.names.rules import (
     resolve,
     sanitize,
     violation,
+    with_suffix,
 )
 
 AWS = "aws-identity-center"
@@ -225,3 +226,26 @@ def test_escaped_class_characters_match_only_themselves():
 def test_clean_text_cuts_and_trims_the_end():
     assert clean_text("ab cd", 3) == "ab"
     assert clean_text("  ab  ", 10) == "ab"
+
+
+def test_a_violation_shows_at_most_ten_offending_characters():
+    rule = preset_rule("cloudsso", USER_NAME)
+    problem = violation("a" + "!#$%&*+/=?^{" + "b", rule)  # 12 offending characters
+    assert problem.count("U+") == 10 and "2 more" in problem
+
+
+def test_length_violations_start_past_the_limit():
+    rule = preset_rule("cloudsso", USER_NAME)
+    assert violation("a" * 64, rule) is None
+    assert violation("a" * 65, rule) is not None
+    unlimited = FieldRule(USER_NAME, "custom", None, charset="a-z_")
+    assert violation("a" * 500, unlimited) is None
+    assert violation("aB", unlimited) is not None
+
+
+def test_collision_suffixes_go_before_the_last_at_sign():
+    rule = preset_rule(AWS, USER_NAME)
+    assert with_suffix("a@b@c.com", "-x", rule) == "a@b-x@c.com"
+    unlimited = FieldRule(USER_NAME, "custom", None, charset="a-z@._-", keep_domain=True)
+    assert with_suffix("ab@c.com", "-x", unlimited) == "ab-x@c.com"
+    assert with_suffix("ab", "-x", unlimited) == "ab-x"
