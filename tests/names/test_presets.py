@@ -21,6 +21,7 @@ from scim_appliance.domain.names.rules import (
     FieldRule,
     _escape_class,
     clean_text,
+    clusters,
     fallback_name,
     normalize,
     preset_rule,
@@ -249,3 +250,38 @@ def test_collision_suffixes_go_before_the_last_at_sign():
     unlimited = FieldRule(USER_NAME, "custom", None, charset="a-z@._-", keep_domain=True)
     assert with_suffix("ab@c.com", "-x", unlimited) == "ab-x@c.com"
     assert with_suffix("ab", "-x", unlimited) == "ab-x"
+
+
+def test_aws_group_names_take_marks_numbers_and_unfolded_accents():
+    rule = preset_rule(AWS, GROUP_NAME)
+    for ch in ["é", "\u094d", "©", "٣", "¿", " "]:
+        assert rule.is_valid(f"a{ch}b"), ch
+    assert sanitize("Müller\x00b", rule, "k") == "Müller b"
+
+
+def test_aws_user_names_keep_accents_when_other_characters_are_replaced():
+    rule = preset_rule(AWS, USER_NAME)
+    assert sanitize("José<x", rule, "k") == "José_x"
+    assert rule.is_valid("aX")
+
+
+def test_cloudsso_ram_user_names_keep_upper_case():
+    assert preset_rule("cloudsso-ram", USER_NAME).is_valid("Alice.Smith")
+
+
+def test_fallbacks_hash_any_key_and_take_either_width():
+    rule = preset_rule("cloudsso", USER_NAME)
+    assert FALLBACK[USER_NAME].fullmatch(sanitize("!!!", rule, "\ud800x"))
+    six = FieldRule(USER_NAME, "custom", 20, charset="a-z2-7_-", fallback="n-{h6}")
+    assert re.fullmatch(r"n-[a-z2-7]{6}", fallback_name(six, "k"))
+
+
+def test_regional_indicator_pairs_are_one_character():
+    for flag in ("\U0001F1E6\U0001F1E6", "\U0001F1FF\U0001F1FF", "\U0001F1E9\U0001F1EA"):
+        assert clusters(flag) == [flag]
+    assert len(clusters("\U0001F200\U0001F1E6")) == 2
+
+
+def test_a_suffix_keeps_the_domain_while_one_local_character_fits():
+    rule = FieldRule(USER_NAME, "custom", 10, charset="a-z@._-", keep_domain=True)
+    assert with_suffix("ab@cde.gh", "-x", rule) == "a-x@cde.gh"
