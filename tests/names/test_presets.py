@@ -285,3 +285,14 @@ def test_regional_indicator_pairs_are_one_character():
 def test_a_suffix_keeps_the_domain_while_one_local_character_fits():
     rule = FieldRule(USER_NAME, "custom", 10, charset="a-z@._-", keep_domain=True)
     assert with_suffix("ab@cde.gh", "-x", rule) == "a-x@cde.gh"
+
+
+def test_only_the_at_sign_is_refused_in_the_local_part():
+    rule = preset_rule("cloudsso", USER_NAME)
+    assert sanitize("Xavier<@contoso.com", rule, "k") == "Xavier@contoso.com"
+
+
+def test_names_without_rules_still_get_a_dashed_collision_suffix():
+    rule = preset_rule("none", USER_NAME)
+    other = resolve("alice", "k", rule, {"alice"}.__contains__)
+    assert re.fullmatch(r"alice-[a-z2-7]{6}", other)

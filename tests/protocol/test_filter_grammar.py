@@ -112,6 +112,8 @@ def test_null_compares_with_eq_and_ne_only():
     'not userName eq "a"',
     'not',
     '(userName eq "a"',
+    '(userName eq "a"]',
+    '(title pr title pr)',
     'userName eq "a")',
     'userName xx "a"',
     'userName eq unquoted',
