@@ -98,7 +98,7 @@ def test_remove_of_a_sub_attribute_ignores_a_value_sent_with_it():
 
 def test_remove_of_the_extension_urn_ignores_a_value_sent_with_it():
     result = patch({"userName": "u", ENT: {"department": "D"}},
-                   {"op": "remove", "path": ENT, "value": {"department": "E"}})
+                   {"op": "remove", "path": ENT, "value": {"costCenter": "C"}})
     assert result == {"userName": "u"}
 
 
