@@ -10,7 +10,7 @@ PORT   ?= 8080
 # regenerates it.
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test lint pytest bench clean constraints
+.PHONY: run test lint pytest bench mutation clean constraints
 
 # One environment for run and test: exactly the pinned versions, every file checked
 # against its hash, then the appliance itself without dependencies (so nothing
@@ -21,6 +21,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PIP) install --quiet --require-hashes -r $(CONSTRAINTS)
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	$(PIP) check
+	touch $@
+
+# mutmut (setup.cfg's `mutation` extra) is not pinned in constraints.txt: it is a
+# developer's tool, never installed by run or test.
+$(VENV)/.installed-mutation: $(VENV)/.installed
+	$(PIP) install --quiet 'mutmut>=3.3'
 	touch $@
 
 run: $(VENV)/.installed
@@ -54,5 +60,18 @@ constraints:
 	    --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
 	    $(CONSTRAINTS_ARGS) --output-file $(CONSTRAINTS) setup.cfg
 
+# Mutation testing with mutmut 3 ([tool.mutmut] in pyproject.toml), not part of `make test`:
+# each mutant runs against the tests that cover the function it changes. A fresh
+# mutants/ each time, since the modules change. MUTATE picks modules by mutant name,
+# e.g. MUTATE="scim_appliance.domain.names.rules*"; MUTATION_WORKERS the processes.
+MUTATE ?= scim_appliance.domain.protocol.patch* scim_appliance.domain.protocol.filters* \
+          scim_appliance.domain.names.rules*
+MUTATION_WORKERS ?= 2
+mutation: $(VENV)/.installed-mutation
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTATE),'$(m)') > /dev/null
+	$(BIN)/mutmut results
+	$(BIN)/python scripts/mutation_score.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache mutants

@@ -14,7 +14,12 @@ from sqlalchemy import select
 from scim_appliance import create_app
 from scim_appliance.domain.access import tokens
 from scim_appliance.domain.clock import utcnow
-from scim_appliance.domain.notify.mailer import SmtpSettings, new_message, send_message
+from scim_appliance.domain.notify.mailer import (
+    MailNotSent,
+    SmtpSettings,
+    new_message,
+    send_message,
+)
 from scim_appliance.domain.notify.notifier import Notifier
 from scim_appliance.storage.extensions import db
 from scim_appliance.storage.models import NotificationDigest, ProvisioningLogEntry
@@ -280,20 +285,20 @@ def test_starttls_and_login_against_a_server_that_requires_both(certificate):
 
         wrong = _settings(sink.port, certificate, SMTP_SECURITY="starttls",
                           SMTP_USERNAME="scim", SMTP_PASSWORD="guess")
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(MailNotSent) as refused:
             send_message(wrong, new_message(wrong, "hello", "body"))
         assert str(refused.value).startswith(
             f"127.0.0.1:{sink.port} (starttls) refused the login for 'scim': 535")
         assert "guess" not in str(refused.value)
 
         clear = _settings(sink.port, certificate, SMTP_USERNAME="scim", SMTP_PASSWORD="s3cret")
-        with pytest.raises(Exception) as plain:
+        with pytest.raises(MailNotSent) as plain:
             send_message(clear, new_message(clear, "hello", "body"))
         assert "(none)" in str(plain.value)
 
         untrusted = _settings(sink.port, certificate, SMTP_SECURITY="starttls",
                               SMTP_CA_FILE=None, SMTP_USERNAME="scim", SMTP_PASSWORD="s3cret")
-        with pytest.raises(Exception) as unknown_ca:
+        with pytest.raises(MailNotSent) as unknown_ca:
             send_message(untrusted, new_message(untrusted, "hello", "body"))
         assert "TLS certificate not trusted" in str(unknown_ca.value)
         assert len(sink.received()) == 1

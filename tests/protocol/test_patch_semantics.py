@@ -107,7 +107,7 @@ CASES = [
     ("replace swaps the whole list", {"emails": [WORK, HOME]},
      [{"op": "replace", "path": "emails", "value": [{"type": "other", "value": "o@x.com"}]}],
      {"emails": [{"type": "other", "value": "o@x.com"}]}),
-    ("replace complex merges sub-attributes (RFC 7644 §3.5.2.3)",
+    ("replace complex merges sub-attributes (RFC 7644 s3.5.2.3)",
      {"name": {"givenName": "A", "familyName": "B"}},
      [{"op": "replace", "path": "name", "value": {"givenName": "C"}}],
      {"name": {"givenName": "C", "familyName": "B"}}),

@@ -307,6 +307,11 @@ MODES = ("sanitize", "reject")
 
 
 def preset_rule(preset: str, field: str) -> FieldRule:
+    """The rule of `preset` for `field`, built afresh on every call.
+
+    Presets are factories, never rules built at import time, so that a test (and
+    `make mutation`) that calls this reaches the preset's definition.
+    """
     if preset not in PRESETS:
         raise ValueError(f"unknown name-rules preset {preset!r}; choose one of "
                          f"{', '.join(PRESETS)}")
