@@ -6,6 +6,8 @@ Command modules import from here and never from one another.
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -38,7 +40,12 @@ def one_line_errors(func):
             exc.message = safe_text(exc.message)
             raise
         except (migrations.SchemaError, backups.BackupError, backups.BackupUnsupported) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(safe_text(str(exc))) from None
+        except BrokenPipeError:
+            # The reader went away (`| head`): nothing to report, and stdout must not
+            # be flushed into the closed pipe again at exit (Python's own advice).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(1) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(safe_text(
                 f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}")) from None

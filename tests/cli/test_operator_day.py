@@ -141,3 +141,26 @@ def test_a_revert_lists_what_it_left_alone_once_and_logs_the_real_command(tmp_pa
     assert out.count("[skipped] jdoe@contoso.com -> jdoe") == 1
     log = run(instance, "log", "--json", "--limit", "1").stdout
     assert json.loads(log)[0]["path"] == "scim-appliance migrate-userids --revert"
+
+
+def test_a_listing_piped_into_head_ends_quietly(tmp_path):
+    """`scim-appliance users list | head -1`: no 'Error: BrokenPipeError' line. The
+    listing is larger than a pipe holds, so the writer is still writing at the close."""
+    import os
+    import subprocess
+    import sys
+
+    instance = tmp_path / "instance"
+    run(instance, "init")
+    csv = tmp_path / "users.csv"
+    csv.write_text("userName,displayName\n" + "".join(
+        f"user{n:05d}@contoso.com,{'x' * 60}\n" for n in range(2000)), encoding="utf-8")
+    run(instance, "users", "import", str(csv))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_APPLIANCE_")}
+    env["SCIM_APPLIANCE_INSTANCE_PATH"] = str(instance)
+    proc = subprocess.Popen([sys.executable, "-m", "scim_appliance", "users", "list"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    _, err = proc.communicate(timeout=60)
+    assert err.decode() == ""

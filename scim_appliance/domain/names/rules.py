@@ -1,8 +1,8 @@
 """Name rules: the character, length and uniqueness rules of a downstream directory.
 
 Alibaba Cloud CloudSSO refuses user names outside `[A-Za-z0-9@._-]{1,64}` and group
-names outside `[A-Za-z0-9._-]{1,128}` (research notes `cloudsso-names.md` §0-§1, from
-the CreateUser/CreateGroup API docs and the ROS validators). Entra sends whatever its
+names outside `[A-Za-z0-9._-]{1,128}` (Alibaba Cloud's
+CreateUser/CreateGroup API documentation and its ROS validators). Entra sends whatever its
 tenant holds (UPNs with `'`, `!`, `#`, display names with spaces, `&`, CJK), so the
 appliance derives a valid name itself instead of making every administrator write
 mapping expressions (§3).
@@ -253,10 +253,10 @@ def _cloudsso(field: str, preset: str = "cloudsso") -> FieldRule:
         return FieldRule(USER_NAME, preset, 64, charset="A-Za-z0-9@._-", keep_domain=True,
                          fallback="user-{h8}",
                          description="ASCII letters, digits and @ . _ -; 1-64 characters "
-                                     "(CloudSSO CreateUser, notes §1.1)")
+                                     "(CloudSSO's CreateUser API)")
     return FieldRule(GROUP_NAME, preset, 128, charset="A-Za-z0-9._-", fallback="group-{h8}",
                      description="ASCII letters, digits and . _ -; no @, no spaces; 1-128 "
-                                 "characters (CloudSSO CreateGroup, notes §1.3)")
+                                 "characters (CloudSSO's CreateGroup API)")
 
 
 def _cloudsso_ram(field: str) -> FieldRule:
@@ -265,7 +265,7 @@ def _cloudsso_ram(field: str) -> FieldRule:
         return FieldRule(USER_NAME, "cloudsso-ram", 60, charset="A-Za-z0-9._-",
                          fallback="user-{h8}",
                          description="ASCII letters, digits and . _ -; no @; 1-60 characters "
-                                     "(RAM user names, room for `_sso`; notes §1.4)")
+                                     "(RAM user names, room for CloudSSO's `_sso` suffix)")
     return _cloudsso(GROUP_NAME, "cloudsso-ram")
 
 
@@ -282,13 +282,13 @@ def _aws(field: str) -> FieldRule:
                          description="letters (accented too), marks, symbols, numbers and "
                                      "punctuation except < > ; : %; 1-128 characters; "
                                      "Administrator and AWSAdministrators are reserved "
-                                     "(Identity Store CreateUser, notes §4)")
+                                     "(AWS Identity Store's CreateUser API)")
     return FieldRule(GROUP_NAME, "aws-identity-center", 1024, categories=("L", "M", "S", "N",
                      "P"), extra=" ", fold=False, drop="", replacement=" ",
                      separators=SEPARATORS + " ", fallback="group-{h8}",
                      reserved=_AWS_RESERVED,
                      description="letters, marks, symbols, numbers, punctuation and spaces; "
-                                 "1-1024 characters (Identity Store CreateGroup, notes §4)")
+                                 "1-1024 characters (AWS Identity Store's CreateGroup API)")
 
 
 def _none(field: str) -> FieldRule:
