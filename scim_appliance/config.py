@@ -45,6 +45,10 @@ DEFAULTS = {
     "NAME_RULES_MODE": "sanitize",
     # Per-field overrides, e.g. {"group": {"mode": "reject"}, "userName": {"max_length": 60}}.
     "NAME_RULES_OVERRIDES": {},
+    # Seat cap (domain/resources/seats.py): a SCIM write that would make more users
+    # active than this is refused with 403; the administrator is mailed at 90% and at
+    # the first refusal. 0 is no cap.
+    "MAX_ACTIVE_USERS": 0,
     # User attributes a user must carry, e.g. ["emails"]; one missing is a 400 that
     # names the Entra mapping to add.
     "REQUIRED_USER_ATTRIBUTES": [],

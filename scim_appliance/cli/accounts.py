@@ -25,6 +25,7 @@ from ..domain.display import safe_json, safe_text
 from ..domain.names.policy import rules_from_config
 from ..domain.protocol.errors import ScimError
 from ..domain.protocol.schema import GROUP_TYPE, USER_TYPE
+from ..domain.resources.seats import describe_usage
 from ..storage.database import write_intent
 from ..storage.extensions import db
 from .common import one_line_errors, ready
@@ -149,6 +150,9 @@ def users_list(filter_text, source, limit, as_json):
         click.echo("No users.")
     else:
         _table(items, ("id", "userName", "email", "active", "source"))
+    if not as_json:  # on stderr, so the table stays a table for whatever reads stdout
+        click.echo(describe_usage(db.session, current_app.config.get("MAX_ACTIVE_USERS")),
+                   err=True)
 
 
 @groups_group.command("list")

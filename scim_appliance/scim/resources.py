@@ -25,6 +25,11 @@ def name_rules():
     return rules_from_config(current_app.config)
 
 
+def seat_cap() -> int:
+    """MAX_ACTIVE_USERS (domain/resources/seats.py); 0 is no cap."""
+    return int(current_app.config.get("MAX_ACTIVE_USERS") or 0)
+
+
 def if_match() -> str | None:
     return request.headers.get("If-Match")
 

@@ -52,7 +52,8 @@ def search_users():
 @bp.post("/Users", strict_slashes=False)
 def create_user():
     projection = r.projection(USER_TYPE)
-    user = service.create_user(db.session, read_json(), rules=r.name_rules())
+    user = service.create_user(db.session, read_json(), rules=r.name_rules(),
+                               seats=r.seat_cap())
     commit_write()
     location = f"{base_url()}/Users/{user.id}"
     return _one(user, projection, 201, {"Location": location},
@@ -70,7 +71,7 @@ def get_user(user_id):
 def replace_user(user_id):
     projection = r.projection(USER_TYPE)
     user = service.replace_user(db.session, user_id, read_json(), r.if_match(),
-                                rules=r.name_rules())
+                                rules=r.name_rules(), seats=r.seat_cap())
     commit_write()
     return _one(user, projection)
 
@@ -79,7 +80,7 @@ def replace_user(user_id):
 def patch_user(user_id):
     projection = r.projection(USER_TYPE)
     user = service.patch_user(db.session, user_id, read_json(), r.if_match(),
-                              rules=r.name_rules())
+                              rules=r.name_rules(), seats=r.seat_cap())
     commit_write()
     return _one(user, projection)
 

@@ -14,6 +14,7 @@ from flask import Flask
 
 from ..domain.notify.mailer import SmtpSettings
 from ..domain.notify.notifier import Notifier
+from ..domain.notify.seats import SeatWatch
 from ..storage.extensions import db
 from .log_writer import log_writer
 
@@ -23,9 +24,10 @@ log = logging.getLogger(__name__)
 class NotifyWorker(threading.Thread):
     """Drives a Notifier until stopped; every error is logged and the loop goes on."""
 
-    def __init__(self, notifier: Notifier, tick: float):
+    def __init__(self, notifier: Notifier, tick: float, seats: SeatWatch | None = None):
         super().__init__(daemon=True, name="scim-notify")
         self.notifier = notifier
+        self.seats = seats
         self.tick = tick
         self._stopping = threading.Event()
 
@@ -33,6 +35,8 @@ class NotifyWorker(threading.Thread):
         while not self._stopping.wait(self.tick):
             try:
                 self.notifier.run_once()
+                if self.seats is not None:
+                    self.seats.run_once()
             except Exception:  # noqa: BLE001 - the worker must outlive a bad moment
                 log.exception("failure-email worker: unexpected error")
 
@@ -82,6 +86,8 @@ def start(app: Flask, instance: str, notify: bool = True) -> Background:
     if settings is not None and notify:
         window = float(app.config.get("NOTIFY_DIGEST_SECONDS") or 300)
         notifier = Notifier(engine, settings, window_seconds=window, instance=instance)
-        worker = NotifyWorker(notifier, tick=max(0.2, min(5.0, window / 4)))
+        cap = int(app.config.get("MAX_ACTIVE_USERS") or 0)
+        seats = SeatWatch(engine, settings, cap, instance=instance) if cap else None
+        worker = NotifyWorker(notifier, tick=max(0.2, min(5.0, window / 4)), seats=seats)
         worker.start()
     return Background(app, worker, settings)

@@ -95,6 +95,10 @@ class ApplianceState(Base):
     token_last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     sync_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     sync_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The seat-cap email last sent (warned, refused) or None, and when that changed
+    # (domain/notify/seats.py).
+    seat_alert: Mapped[str | None] = mapped_column(String(16))
+    seat_alert_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ProvisioningLogEntry(Base):

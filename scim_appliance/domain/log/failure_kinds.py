@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 TOKEN = "token"
 SYNC_DISABLED = "sync_disabled"
+SEAT_CAP = "seat_cap"
 SERVER_FAULT = "server_fault"
 DUPLICATE = "duplicate"
 INVALID_VALUE = "invalid_value"
@@ -46,6 +47,14 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "The appliance refuses all provisioning while sync is off. Run 'scim-appliance "
          "sync enable' when it should accept changes again, or set Provisioning Status to "
          "Off in Entra so the job is not put into quarantine."),
+    Kind(SEAT_CAP, "Seat cap reached: users refused (403)",
+         "More users would be active than MAX_ACTIVE_USERS allows, so the appliance "
+         "refused to create or enable these users. Either raise MAX_ACTIVE_USERS in "
+         "instance/config.py and restart the appliance ('scim-appliance users list' shows "
+         "the count), or narrow what Entra provisions: Enterprise application > "
+         "Provisioning > Settings > Scope: 'Sync only assigned users and groups', and "
+         "assign only those who need the application. Entra retries refused users on "
+         "its next cycles."),
     Kind(SERVER_FAULT, "Appliance errors (5xx)",
          "Nothing to change in Entra: it retries these objects on its next cycle. Look at "
          "the appliance's stderr or journal at these times (search for the request id). "
@@ -85,7 +94,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 )}
 
 # The order kinds appear in a digest: what stops all provisioning first.
-ORDER = (TOKEN, SYNC_DISABLED, SERVER_FAULT, DUPLICATE, INVALID_VALUE, MISSING_REQUIRED,
+ORDER = (TOKEN, SYNC_DISABLED, SEAT_CAP, SERVER_FAULT, DUPLICATE, INVALID_VALUE, MISSING_REQUIRED,
          UNKNOWN_MEMBER, NOT_FOUND, OTHER)
 
 
@@ -96,7 +105,10 @@ def classify(status: int, scim_type: str | None, detail: str | None) -> str | No
     if status == 401:
         return TOKEN
     if status == 403:
-        # The sync switch is the only source of 403s (domain/appliance.authenticate).
+        # The sync switch (domain/access) and the seat cap (domain/resources/seats.py,
+        # whose detail starts so) are the only sources of 403s.
+        if (detail or "").startswith("seat cap reached"):
+            return SEAT_CAP
         return SYNC_DISABLED
     if status >= 500:
         return SERVER_FAULT

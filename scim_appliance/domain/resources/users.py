@@ -29,6 +29,7 @@ from ..protocol.schema import USER_TYPE
 from ..protocol.validation import check_text, load_resource, validate_document
 from ..query.direct_reads import Prepared, Reads
 from .representation import etag
+from .seats import is_active, take_seat
 from .versions import touch_groups_of
 
 USER_NAME = USER_TYPE.core.attribute("userName")
@@ -98,16 +99,19 @@ def _flush(session: Session, user_name: str) -> None:
 
 
 def create_user(session: Session, payload, *, source: str = "scim",
-                rules: NameRules | None = None) -> User:
-    """POST. `rules` (default: cloudsso, sanitize) derive the name used downstream."""
+                rules: NameRules | None = None, seats: int | None = None) -> User:
+    """POST. `rules` (default: cloudsso, sanitize) derive the name used downstream;
+    `seats` is MAX_ACTIVE_USERS (domain/resources/seats.py)."""
     rules = rules or DEFAULT_RULES
     doc = _prepare(load_resource(payload, USER_TYPE))
     check_required(doc, rules)
     holder = _holder(session, doc["userName"])
     if holder is not None:
         if source == "scim" and holder.source == "local":
-            return _adopt(session, session.get(User, holder.id), doc, rules)
+            return _adopt(session, session.get(User, holder.id), doc, rules, seats)
         raise _taken_error(doc["userName"])
+    if is_active(doc):
+        take_seat(session, seats)
     now = utcnow()
     user = User(id=str(uuid.uuid4()), created=now, last_modified=now, version=1, source=source)
     _store(user, doc)
@@ -140,10 +144,11 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
-def _adopt(session: Session, user: User, doc: dict, rules: NameRules) -> User:
+def _adopt(session: Session, user: User, doc: dict, rules: NameRules,
+           seats: int | None) -> User:
     """Entra's POST found a local account with its userName: take it over (a PUT of the
     POSTed document), so Entra gets its 201 and its later PATCHes land here."""
-    return _write(session, user, doc, rules, claimed=claim_source(user, "scim"))
+    return _write(session, user, doc, rules, claimed=claim_source(user, "scim"), seats=seats)
 
 
 def _display(doc: dict):
@@ -152,9 +157,11 @@ def _display(doc: dict):
 
 
 def _write(session: Session, user: User, doc: dict, rules: NameRules | None,
-           claimed: bool = False) -> User:
+           claimed: bool = False, seats: int | None = None) -> User:
     if doc == user.data and user.sanitized_user_name is not None and not claimed:
         return user  # nothing changed: keep the version, so ETags stay valid
+    if is_active(doc) and not is_active(user.data):
+        take_seat(session, seats)
     rules = rules or DEFAULT_RULES
     check_required(doc, rules, before=user.data)
     if doc["userName"].lower() != user.user_name_ci:
@@ -171,7 +178,8 @@ def _write(session: Session, user: User, doc: dict, rules: NameRules | None,
 
 
 def replace_user(session: Session, user_id: str, payload, if_match: str | None = None, *,
-                 rules: NameRules | None = None, source: str | None = "scim") -> User:
+                 rules: NameRules | None = None, source: str | None = "scim",
+                 seats: int | None = None) -> User:
     """PUT (RFC 7644 §3.5.1): the body replaces every writable attribute.
 
     `source`: who writes; a SCIM client (the default) adopts a local account.
@@ -179,17 +187,18 @@ def replace_user(session: Session, user_id: str, payload, if_match: str | None =
     user = get_user(session, user_id)
     check_if_match(user, if_match)
     doc = _prepare(load_resource(payload, USER_TYPE))
-    return _write(session, user, doc, rules, claimed=claim_source(user, source))
+    return _write(session, user, doc, rules, claimed=claim_source(user, source), seats=seats)
 
 
 def patch_user(session: Session, user_id: str, body, if_match: str | None = None, *,
-               rules: NameRules | None = None, source: str | None = "scim") -> User:
+               rules: NameRules | None = None, source: str | None = "scim",
+               seats: int | None = None) -> User:
     """PATCH (RFC 7644 §3.5.2), all operations or none; `source` as for replace_user."""
     user = get_user(session, user_id)
     check_if_match(user, if_match)
     patched = apply_patch(user.data, body, USER_TYPE)
     doc = _prepare(validate_document(patched, USER_TYPE))
-    return _write(session, user, doc, rules, claimed=claim_source(user, source))
+    return _write(session, user, doc, rules, claimed=claim_source(user, source), seats=seats)
 
 
 def rename_user(session: Session, user: User, user_name: str, *,
