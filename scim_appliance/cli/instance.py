@@ -102,7 +102,11 @@ def token_issue(if_missing):
     db.session.commit()
     if status.active:
         click.echo("The previous Secret Token no longer works.")
-    click.echo(f"Tenant URL:   {tenant_url(current_app)}")
+    url = tenant_url(current_app)
+    click.echo(f"Tenant URL:   {url}")
+    advice = https_advice(url)
+    if advice:  # on stderr: the token stays the last line of stdout
+        click.echo(advice, err=True)
     click.echo("Secret Token (shown once; paste it into Entra's Admin Credentials):")
     click.echo(token)
 

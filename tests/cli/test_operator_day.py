@@ -164,3 +164,14 @@ def test_a_listing_piped_into_head_ends_quietly(tmp_path):
     proc.stdout.close()  # what head does after its line
     _, err = proc.communicate(timeout=60)
     assert err.decode() == ""
+
+
+def test_token_issue_says_entra_needs_https_on_stderr_and_keeps_the_token_last(tmp_path):
+    instance = tmp_path / "instance"
+    run(instance, "init")
+    proc = run(instance, "token", "issue")
+    assert "public HTTPS" in proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("scimapp_")
+    public = run(instance, "token", "issue",
+                 env={"SCIM_APPLIANCE_PUBLIC_URL": "https://scim.contoso.com"})
+    assert public.stderr == ""
