@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from tests.appliance_server import free_port
+from tests.deploy.https_client import PUBLIC_HOST
 from tests.deploy.tools import DEPLOY, require
 
 SITE = DEPLOY / "nginx" / "scim-appliance.conf"
-PUBLIC_HOST = "scim.example.com"
 # What the test log records per request: the client address nginx saw, its connection
 # (serial number, requests on it so far), and the upstream connection's address.
 PROBE_LOG = ('log_format probe \'$remote_addr conn=$connection req=$connection_requests '
