@@ -178,3 +178,15 @@ def test_only_requests_without_a_token_are_rate_limited(stack):
     statuses = {client.request("GET", "/scim/Users?count=1")[0] for _ in range(60)}
     assert statuses == {200}
     client.close()
+
+
+def test_the_appliance_down_is_a_scim_error_from_nginx(stack):
+    """Last in this module: it stops the appliance."""
+    appliance, _ = stack
+    appliance.stop()
+    client = via_nginx(stack)
+    status, headers, error = client.request("GET", "/scim/Users")
+    assert status == 502
+    assert headers["Content-Type"] == SCIM_JSON and headers["Retry-After"] == "30"
+    assert error["schemas"] == [ERROR_SCHEMA] and error["status"] == "502"
+    client.close()
