@@ -47,7 +47,7 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 def render_site(upstream_port: int, https_port: int, http_port: int, cert: Path,
-                key: Path) -> str:
+                key: Path, folder: Path) -> str:
     """The shipped site with the test's ports and certificate."""
     text = SITE.read_text(encoding="utf-8")
     replacements = {
@@ -58,6 +58,11 @@ def render_site(upstream_port: int, https_port: int, http_port: int, cert: Path,
         "    listen [::]:443 ssl;\n": "",
         "/etc/letsencrypt/live/scim.example.com/fullchain.pem;": f"{cert};",
         "/etc/letsencrypt/live/scim.example.com/privkey.pem;": f"{key};",
+        # The shipped log in the test folder, and beside it the probe log, which
+        # shows connections.
+        "    access_log /var/log/nginx/scim-appliance.access.log scim_appliance;\n": (
+            f"    access_log {folder / 'scim-appliance.access.log'} scim_appliance;\n"
+            f"    access_log {folder / 'access.log'} probe;\n"),
     }
     for old, new in replacements.items():
         assert text.count(old) == 1, f"{SITE.name}: expected {old!r} exactly once"
@@ -81,7 +86,8 @@ class RunningNginx:
         self._user = _unprivileged_user()
         self.conf = self.folder / "nginx.conf"
         (self.folder / "scim-appliance.conf").write_text(
-            render_site(upstream_port, self.https_port, self.http_port, self.cert, self.key),
+            render_site(upstream_port, self.https_port, self.http_port, self.cert, self.key,
+                        self.folder),
             encoding="utf-8")
         self.conf.write_text(self._main_conf(), encoding="utf-8")
         if self._user is not None:
@@ -156,8 +162,8 @@ http {{
         path = self.folder / "error.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
-    def access_log(self) -> list[str]:
-        path = self.folder / "access.log"
+    def access_log(self, name: str = "access.log") -> list[str]:
+        path = self.folder / name
         return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 

@@ -69,7 +69,7 @@ def via_caddy(stack, source="127.0.0.2") -> Client:
 
 
 def test_through_caddy_links_log_and_keep_alive(stack):
-    appliance, _ = stack
+    appliance, caddy = stack
     client = via_caddy(stack)
     status, headers, user = client.request(
         "POST", "/scim/Users", {"userName": "caddy@contoso.com"},
@@ -82,8 +82,8 @@ def test_through_caddy_links_log_and_keep_alive(stack):
     assert upstream, "Caddy holds no connection open to the appliance"
     path = f"/scim/Users/{user['id']}"
     answers = []
-    for method, url in [("GET", path), ("DELETE", path), ("GET", path),
-                        ("GET", "/scim/Users?count=1")]:
+    named = "/scim/Users?filter=userName%20eq%20%22caddy%40contoso.com%22&count=1"
+    for method, url in [("GET", path), ("DELETE", path), ("GET", path), ("GET", named)]:
         status, headers, _ = client.request(method, url)
         answers.append(status)
         assert established_from(appliance.port) == upstream
@@ -91,6 +91,9 @@ def test_through_caddy_links_log_and_keep_alive(stack):
     client.close()
     # Caddy replaces a client's X-Forwarded-For with the address it saw.
     assert logged_clients(appliance, [created]) == {created: "127.0.0.2"}
+    # Its access log keeps the query string, less the filter (which names a person).
+    logged = (caddy.folder / "access.log").read_text(encoding="utf-8")
+    assert '"uri":"/scim/Users?count=1"' in logged and "caddy%40contoso" not in logged
 
 
 def test_the_content_length_pattern_matches_exactly_what_the_appliance_refuses():

@@ -96,6 +96,20 @@ def test_the_log_records_the_client_nginx_saw_and_ignores_forged_headers(stack):
         proxied: "127.0.0.2", forged: "127.0.0.3"}
 
 
+
+def test_the_access_log_keeps_no_filter(stack):
+    """A SCIM filter names a person: the shipped log format leaves query strings out."""
+    _, nginx = stack
+    client = via_nginx(stack)
+    status, _, _ = client.request(
+        "GET", "/scim/Users?filter=userName%20eq%20%22private.person%40contoso.com%22")
+    assert status == 200
+    client.close()
+    logged = "\n".join(nginx.access_log("scim-appliance.access.log"))
+    assert '"GET /scim/Users HTTP/1.1" 200' in logged
+    assert "private.person" not in logged and "filter" not in logged
+
+
 def test_keep_alive_holds_across_requests_to_nginx_and_to_the_appliance(stack):
     appliance, nginx = stack
     client = via_nginx(stack)
