@@ -53,7 +53,8 @@ def _proxies_and_hosts(app: Flask) -> None:
     ProxyFix takes the client address, scheme and host from the last TRUSTED_PROXIES
     entries of X-Forwarded-For/-Proto/-Host, the ones the appliance's own proxies
     appended; what a client wrote there itself sits further left and is ignored. Off
-    (0) the headers are ignored altogether. X-Forwarded-Port and -Prefix are never
+    (0) the headers are ignored altogether; on, they are taken only from a peer in
+    TRUSTED_PROXY_ADDRESSES (server/forwarded.py). X-Forwarded-Port and -Prefix are never
     taken: nginx does not send them by default, so a client could. TRUSTED_HOSTS is
     Flask's own setting; the environment gives it as one string, split here.
     """
@@ -61,7 +62,11 @@ def _proxies_and_hosts(app: Flask) -> None:
     if hops < 0:
         raise ValueError("TRUSTED_PROXIES must be 0 or the number of proxies in front")
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        from .server.forwarded import TrustedPeers, parse_networks
+
+        app.wsgi_app = TrustedPeers(
+            ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops),
+            parse_networks(app.config.get("TRUSTED_PROXY_ADDRESSES")))
     hosts = app.config.get("TRUSTED_HOSTS")
     if isinstance(hosts, str):
         app.config["TRUSTED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]

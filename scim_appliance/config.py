@@ -21,6 +21,9 @@ DEFAULTS = {
     # and -Host (werkzeug's ProxyFix takes that many hops from the right); 0 ignores
     # those headers.
     "TRUSTED_PROXIES": 0,
+    # The addresses (or CIDR networks) those proxies connect from; X-Forwarded-* from
+    # any other peer is dropped (server/forwarded.py). Loopback: nginx on the same box.
+    "TRUSTED_PROXY_ADDRESSES": ["127.0.0.1", "::1"],
     # Where `serve` binds.
     "HOST": "127.0.0.1",
     "PORT": 8080,

@@ -24,9 +24,19 @@ def register_commands(app: Flask) -> None:
 
 
 def _create_app():
+    """The app, or one line on stderr and exit 78 (EX_CONFIG) when instance/config.py or
+    a SCIM_APPLIANCE_* variable is broken: a service manager must not restart `serve`
+    into the same error (cli/serve.py lists the exit statuses)."""
     from .. import create_app
+    from ..domain.display import safe_text
+    from .serve import EXIT_CONFIG
 
-    return create_app()
+    try:
+        return create_app()
+    except Exception as exc:  # noqa: BLE001 - the contract is one line, no traceback
+        click.echo(safe_text(f"Error: the configuration cannot be loaded: "
+                             f"{type(exc).__name__}: {exc}"), err=True)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 class ApplianceGroup(FlaskGroup):

@@ -1,4 +1,16 @@
-"""`scim-appliance serve`: waitress, one process per CPU, with the background work."""
+"""`scim-appliance serve`: waitress, one process per CPU, with the background work.
+
+Its exit status tells a service manager whether a restart can help
+(deploy/scim-appliance.service matches it):
+- 0: stopped on SIGTERM or Ctrl-C;
+- 1: a worker died, or a passing failure (the port still taken, a restore running):
+  restart;
+- 2: a wrong command line (click's usage error): do not restart;
+- 78 (EX_CONFIG in sysexits.h): the instance is not usable as configured (no
+  SECRET_KEY, the database not initialised or its schema not this release's, a
+  non-loopback HOST without PUBLIC_URL, a bad setting): do not restart until an
+  operator has fixed it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +25,14 @@ from ..server.serve_lock import ServeLock
 from ..storage.extensions import db
 from .common import one_line_errors, ready, tenant_url
 
+EXIT_CONFIG = 78
+
+
+class NotConfigured(click.ClickException):
+    """The instance cannot serve as configured; restarting will not change that."""
+
+    exit_code = EXIT_CONFIG
+
 
 @click.command("serve")
 @click.option("--host", default=None, help="Address to bind (default: HOST config).")
@@ -26,7 +46,10 @@ def serve_command(host, port, threads, processes):
     """Serve the appliance with waitress."""
     from ..server import background, workers
 
-    ready()
+    try:
+        ready()
+    except click.ClickException as exc:
+        raise NotConfigured(exc.message) from None
     app = current_app._get_current_object()
     lock = ServeLock(app.instance_path)  # held until this process and its workers exit
     if not lock.hold_shared():
@@ -41,10 +64,13 @@ def serve_command(host, port, threads, processes):
     click.echo(f"scim-appliance serving {tenant_url(app, host, port)} "
                f"(SCIM sync {'enabled' if appliance.sync_enabled(db.session) else 'DISABLED'})")
     db.session.remove()
+    try:
+        background.prepare(app)  # a bad SMTP setting stops serve before it forks
+    except ValueError as exc:
+        raise NotConfigured(str(exc)) from None
     if processes == 1:
         _serve(app, host, port, threads, notify=True, banner=True)
         return
-    background.prepare(app)  # a bad SMTP setting stops serve before it forks
     sock = workers.listening_socket(host, port)
     db.engine.dispose()  # no pooled connection may cross the fork
     click.echo(f"{processes} worker processes, {threads} threads each")
@@ -68,7 +94,7 @@ def check_exposure(config, host: str) -> None:
     from ..server.http_server import is_loopback
 
     if not is_loopback(host):
-        raise click.ClickException(
+        raise NotConfigured(
             f"HOST {host!r} is not a loopback address: set PUBLIC_URL to the URL Entra "
             "uses (e.g. https://scim.example.com), or TRUSTED_HOSTS to the host names "
             "clients may send; without either, a client's Host header would be repeated "

@@ -38,7 +38,7 @@ def test_serve_exits_before_binding(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "scim_appliance", "serve", "--host",
                            "0.0.0.0", "--port", str(port)], env=appliance.env,
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1
+    assert proc.returncode == 78  # EX_CONFIG: systemd does not restart into it
     assert "PUBLIC_URL" in proc.stderr and "TRUSTED_HOSTS" in proc.stderr
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
         pass
