@@ -263,7 +263,7 @@ class WebhookDelivery(Base):
     status: Mapped[str] = mapped_column(String(12))  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
-    retry_until: Mapped[datetime] = mapped_column(DateTime)
+    retry_from: Mapped[datetime] = mapped_column(DateTime)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
-        sa.Column("retry_until", sa.DateTime(), nullable=False),
+        sa.Column("retry_from", sa.DateTime(), nullable=False),
         sa.Column("lease_until", sa.DateTime(), nullable=True),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("last_attempt_at", sa.DateTime(), nullable=True),
