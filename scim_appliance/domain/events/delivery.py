@@ -77,7 +77,8 @@ def post(url: str, payload: str, headers: dict[str, str], timeout: float) -> Att
         connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     body = payload.encode()
-    cut = threading.Timer(timeout, _cut_off, (connection,))
+    expired = threading.Event()
+    cut = threading.Timer(timeout, _cut_off, (connection, expired))
     cut.daemon = True
     cut.start()
     try:
@@ -88,7 +89,7 @@ def post(url: str, payload: str, headers: dict[str, str], timeout: float) -> Att
         head = response.read(MAX_RESPONSE)  # the rest is never read: the connection closes
         status = response.status
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        if not cut.is_alive():
+        if expired.is_set():
             return Attempt(None, f"no complete answer within {timeout:g} s")
         reason = str(exc) or type(exc).__name__
         return Attempt(None, _error(f"{type(exc).__name__}: {reason}"))
@@ -105,8 +106,9 @@ def post(url: str, payload: str, headers: dict[str, str], timeout: float) -> Att
     return Attempt(status, _error(f"HTTP {status}" + (f": {snippet}" if snippet else "")))
 
 
-def _cut_off(connection: http.client.HTTPConnection) -> None:
+def _cut_off(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
     """The attempt's time is up: shut the socket, so any read or write in progress ends."""
+    expired.set()
     sock = connection.sock
     if sock is not None:
         try:
