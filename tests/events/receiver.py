@@ -25,6 +25,7 @@ class Receiver:
         self.secrets = list(secrets or [])
         self.mode = "ok"
         self.delay = 0.0
+        self.fail_body = b"receiver broken"
         self.lock = threading.Lock()
         self.received: list[dict] = []  # verified payloads, in arrival order
         self.headers: list[dict] = []
@@ -41,11 +42,11 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     receiver.attempts += 1
-                    mode, delay = receiver.mode, receiver.delay
+                    mode, delay, fail_body = receiver.mode, receiver.delay, receiver.fail_body
                 if mode == "slow":
                     time.sleep(delay)
                 if mode == "fail":
-                    self._answer(500, b"receiver broken")
+                    self._answer(500, fail_body)
                     return
                 if mode == "redirect":
                     self.send_response(302)
