@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,16 +85,25 @@ class DeliveryWorker:
         self.lease = timedelta(seconds=2 * timeout + 5)
         self._pruned_at: datetime | None = None
 
-    def run_once(self, now: datetime | None = None) -> int:
-        """Claim and send what is due; returns how many attempts were made."""
+    def run_once(self, now: datetime | None = None, budget: float = 2.0) -> int:
+        """Claim and send what is due, batch after batch for up to `budget` seconds (a
+        resource's next event is due as soon as the one before is delivered); returns
+        how many attempts were made."""
+        fixed = now
         now = now or self.clock()
-        claimed = self.claim(now)
-        for item in claimed:
-            self.deliver(item)
+        started, attempts = time.monotonic(), 0
+        while True:
+            claimed = self.claim(now)
+            for item in claimed:
+                self.deliver(item)
+            attempts += len(claimed)
+            if not claimed or time.monotonic() - started >= budget:
+                break
+            now = fixed or self.clock()
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
             prune(self.engine, now, self.keep)
-        return len(claimed)
+        return attempts
 
     def _due(self, now: datetime):
         d, earlier = WebhookDelivery, aliased(WebhookDelivery)
