@@ -89,7 +89,7 @@ def post(url: str, payload: str, headers: dict[str, str], timeout: float) -> Att
         head = response.read(MAX_RESPONSE)  # the rest is never read: the connection closes
         status = response.status
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        if expired.is_set():
+        if expired.is_set() or isinstance(exc, TimeoutError):
             return Attempt(None, f"no complete answer within {timeout:g} s")
         reason = str(exc) or type(exc).__name__
         return Attempt(None, _error(f"{type(exc).__name__}: {reason}"))

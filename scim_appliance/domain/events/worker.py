@@ -13,6 +13,10 @@ a background thread (server/background.py) every half second.
   no SCIM request waits for it.
 - Record: delivered (2xx), or the next attempt after 5 s, 30 s, 2 min, 10 min, then
   hourly, until `retry_hours` after the event (or its redelivery): then `failed`.
+- A receiver that fails is held: until the failed delivery's next attempt, this worker
+  sends nothing else to that endpoint, so a receiver that is down (or hangs until the
+  timeout) costs one attempt per back-off step, not one per waiting resource, and
+  the other endpoints are not kept waiting behind it.
 - A worker killed mid-delivery leaves its lease; once it expires another worker (or
   the restarted one) sends the delivery again. At least once, never lost: receivers
   deduplicate by the `webhook-id` header, the event id.
@@ -56,6 +60,7 @@ def backoff(attempts: int, schedule=BACKOFF_SECONDS) -> timedelta:
 @dataclass(frozen=True)
 class Claimed:
     delivery_id: int
+    endpoint_id: str
     event_id: str
     payload: str
     url: str
@@ -84,6 +89,7 @@ class DeliveryWorker:
         # Longer than any attempt can take (delivery.py cuts one off at the timeout).
         self.lease = timedelta(seconds=2 * timeout + 5)
         self._pruned_at: datetime | None = None
+        self._held: dict[str, datetime] = {}  # endpoint id -> no attempts before
 
     def run_once(self, now: datetime | None = None, budget: float = 2.0) -> int:
         """Claim and send what is due, batch after batch for up to `budget` seconds (a
@@ -95,7 +101,10 @@ class DeliveryWorker:
         while True:
             claimed = self.claim(now)
             for item in claimed:
-                self.deliver(item)
+                if self._held.get(item.endpoint_id, now) > now:
+                    self.release(item)  # its endpoint just failed: not now
+                else:
+                    self.deliver(item)
             attempts += len(claimed)
             if not claimed or time.monotonic() - started >= budget:
                 break
@@ -110,10 +119,13 @@ class DeliveryWorker:
         blocked = exists().where(earlier.endpoint_id == d.endpoint_id,
                                  earlier.resource_key == d.resource_key,
                                  earlier.status == "pending", earlier.id < d.id)
-        return (select(d.id).where(d.status == "pending", d.next_attempt_at <= now,
+        query = select(d.id).where(d.status == "pending", d.next_attempt_at <= now,
                                    or_(d.lease_until.is_(None), d.lease_until < now),
                                    ~blocked)
-                .order_by(d.id).limit(BATCH))
+        held = [e for e, until in self._held.items() if until > now]
+        if held:
+            query = query.where(d.endpoint_id.not_in(held))
+        return query.order_by(d.id).limit(BATCH)
 
     def claim(self, now: datetime) -> list[Claimed]:
         """Lease up to BATCH due deliveries for this worker."""
@@ -135,7 +147,7 @@ class DeliveryWorker:
                     .join(Event, Event.seq == d.event_seq)
                     .join(WebhookEndpoint, WebhookEndpoint.id == d.endpoint_id)
                     .where(d.id == delivery_id)).one()
-                claimed.append(Claimed(delivery_id, row.id, row.payload, row[4].url,
+                claimed.append(Claimed(delivery_id, row[4].id, row.id, row.payload, row[4].url,
                                        signing_secrets(row[4], now), row.attempts,
                                        row.retry_from))
         return claimed
@@ -150,6 +162,14 @@ class DeliveryWorker:
         self.record(item, attempt, self.clock())
         return attempt
 
+    def release(self, item: Claimed) -> None:
+        """Give a claimed delivery back unattempted."""
+        d = WebhookDelivery
+        with write_intent(), Session(self.engine) as session, session.begin():
+            session.execute(update(d).where(d.id == item.delivery_id,
+                                            d.lease_owner == self.owner)
+                            .values(lease_until=None, lease_owner=None))
+
     def record(self, item: Claimed, attempt: Attempt, now: datetime) -> None:
         d = WebhookDelivery
         attempts = item.attempts + 1
@@ -157,12 +177,14 @@ class DeliveryWorker:
                   "last_error": attempt.error, "lease_until": None, "lease_owner": None}
         if attempt.ok:
             values.update(status="delivered", finished_at=now)
+            self._held.pop(item.endpoint_id, None)
         else:
             retry_at = now + backoff(attempts, self.schedule)
             if retry_at > item.retry_from + self.retry:
                 values.update(status="failed", finished_at=now)
             else:
                 values.update(next_attempt_at=retry_at)
+                self._held[item.endpoint_id] = retry_at
         with write_intent(), Session(self.engine) as session, session.begin():
             done = session.execute(update(d).where(d.id == item.delivery_id,
                                                    d.lease_owner == self.owner)
