@@ -3,6 +3,7 @@ in order per resource, each delivery sent by one worker (domain/events/worker.py
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ import pytest
 
 from scim_appliance.domain.clock import utcnow
 from scim_appliance.domain.events import delivery
-from scim_appliance.domain.events.endpoints import rotate_secret
+from scim_appliance.domain.events.endpoints import get_endpoint, rotate_secret, signing_secrets
 from scim_appliance.domain.events.worker import DeliveryWorker, backoff, redeliver
 from scim_appliance.storage.extensions import db
 
@@ -67,9 +68,7 @@ def test_during_a_rotation_both_secrets_sign(app, scim, receiver):
         db.session.commit()
     make_user(scim)
     old_only, new_only = Receiver([added.secret]), Receiver([new])
-    body = outbox(app)[0]
-    import json
-    payload = json.dumps(body)
+    payload = json.dumps(outbox(app)[0])
     w = worker(app)
     claimed = w.claim(utcnow())
     headers = delivery.signed_headers(claimed[0].event_id, payload, claimed[0].secrets)
@@ -224,3 +223,13 @@ def test_an_expired_lease_is_taken_over(app, scim, receiver):
     assert alive.run_once(now) == 0  # the lease holds
     assert alive.run_once(now + dead.lease + timedelta(seconds=1)) == 1
     assert len(receiver.payloads()) == 1
+
+
+def test_after_the_overlap_only_the_new_secret_signs(app, receiver):
+    added = hooked(app, receiver)
+    with app.app_context():
+        new, until = rotate_secret(db.session, added.id, timedelta(hours=1))
+        db.session.commit()
+        endpoint = get_endpoint(db.session, added.id)
+        assert signing_secrets(endpoint, until - timedelta(seconds=1)) == [new, added.secret]
+        assert signing_secrets(endpoint, until) == [new]
