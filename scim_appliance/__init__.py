@@ -82,6 +82,16 @@ def _safe_headers(response: Response) -> Response:
     return response
 
 
+def _event_defaults(app: Flask) -> None:
+    """Events recorded outside a SCIM request (the CLI) render resources with the
+    Tenant URL: PUBLIC_URL, else the address `serve` binds by default."""
+    from .domain.events import outbox
+
+    public = app.config.get("PUBLIC_URL")
+    root = public.rstrip("/") if public else f"http://{app.config['HOST']}:{app.config['PORT']}"
+    outbox.configure(root + "/scim")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: defaults, then instance/config.py, then the environment."""
     instance_path = os.environ.get(INSTANCE_ENV) or None
@@ -105,6 +115,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     db.init_app(app)
+    _event_defaults(app)
 
     from .scim import register_scim
     from .scim.request_log import register_request_log

@@ -84,6 +84,16 @@ DEFAULTS = {
     "NOTIFY_TO": None,
     # At most one digest per this many seconds; a failure waits at most this long.
     "NOTIFY_DIGEST_SECONDS": 300,
+    # Webhooks (domain/events/, README "Webhooks"): a failed delivery is retried (5 s,
+    # 30 s, 2 min, 10 min, then hourly) for this many hours after its event, then
+    # marked failed; each attempt is cut off after WEBHOOK_TIMEOUT_SECONDS; finished
+    # deliveries and their events are kept WEBHOOK_KEEP_DAYS days for `redeliver`.
+    "WEBHOOK_RETRY_HOURS": 24,
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_KEEP_DAYS": 7,
+    # Email (and an appliance.silence event) when sync is on, the token has been used,
+    # and no authenticated SCIM request came for this many minutes; 0 turns it off.
+    "SILENCE_ALERT_MINUTES": 120,
 }
 
 ENV_PREFIX = "SCIM_APPLIANCE_"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request
 
 from ..domain.access import appliance
+from ..domain.events import outbox
 from ..domain.protocol.errors import InvalidValue
 from ..domain.query.direct_reads import Reads
 from ..storage.database import reset_write_intent, set_write_intent
@@ -35,6 +36,8 @@ def _authenticate():
     # POST .search is a query.
     writes = request.method in WRITE_METHODS and not request.path.endswith("/.search")
     g.write_intent_token = set_write_intent(writes)
+    if writes:  # the events this write records name its request (domain/events/outbox.py)
+        outbox.bind(db.session, g.get("request_id"), base_url())
     # The token check and a read's queries run on a pooled connection of their own
     # (direct_reads.py). A write gives it back at once: its work, and SQLite's write
     # lock, begin only when the route first touches the session.

@@ -1,8 +1,12 @@
-"""The server process's background work: the log writer and the failure-email worker.
+"""The server process's background work: the log writer, the failure-email worker,
+the webhook delivery worker and the silence alarm.
 
 `serve` starts it before waitress and stops it after: the worker thread calls
 `Notifier.run_once` every few seconds (it decides whether a digest is due), so no SCIM
-request ever waits for SMTP. Stopping flushes the provisioning-log queue.
+request ever waits for SMTP. Every process delivers webhooks (`DeliveryWorker.run_once`
+twice a second; database leases keep them from sending one delivery twice); the
+process that mails also watches for Entra's silence. Stopping flushes the
+provisioning-log queue.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import threading
 
 from flask import Flask
 
+from ..domain.events.silence import SilenceMonitor
+from ..domain.events.worker import DeliveryWorker
 from ..domain.notify.mailer import SmtpSettings
 from ..domain.notify.notifier import Notifier
 from ..domain.notify.seats import SeatWatch
@@ -45,12 +51,34 @@ class NotifyWorker(threading.Thread):
         self.join(timeout)
 
 
+class Ticker(threading.Thread):
+    """Calls `work()` every `tick` seconds until stopped; errors are logged, not fatal."""
+
+    def __init__(self, name: str, work, tick: float):
+        super().__init__(daemon=True, name=name)
+        self.work = work
+        self.tick = tick
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(self.tick):
+            try:
+                self.work()
+            except Exception:  # noqa: BLE001 - the worker must outlive a bad moment
+                log.exception("%s: unexpected error", self.name)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self.join(timeout)
+
+
 class Background:
     def __init__(self, app: Flask, worker: NotifyWorker | None,
-                 settings: SmtpSettings | None):
+                 settings: SmtpSettings | None, tickers: list[Ticker] | None = None):
         self.app = app
         self.worker = worker
         self.settings = settings
+        self.tickers = tickers or []
 
     def describe(self) -> str:
         """One line for the serve banner."""
@@ -61,6 +89,8 @@ class Background:
                 f"{self.settings.describe()}, at most one digest every {window} s")
 
     def stop(self) -> None:
+        for ticker in self.tickers:
+            ticker.stop()
         if self.worker is not None:
             self.worker.stop()
         if not log_writer(self.app).flush(timeout=10):
@@ -90,4 +120,19 @@ def start(app: Flask, instance: str, notify: bool = True) -> Background:
         seats = SeatWatch(engine, settings, cap, instance=instance) if cap else None
         worker = NotifyWorker(notifier, tick=max(0.2, min(5.0, window / 4)), seats=seats)
         worker.start()
-    return Background(app, worker, settings)
+    tickers = [Ticker("scim-webhooks", delivery_worker(app, engine).run_once, 0.5)]
+    if notify:
+        monitor = SilenceMonitor(engine, minutes=app.config.get("SILENCE_ALERT_MINUTES") or 0,
+                                 settings=settings, instance=instance)
+        tickers.append(Ticker("scim-silence", monitor.run_once, 15.0))
+    for ticker in tickers:
+        ticker.start()
+    return Background(app, worker, settings, tickers)
+
+
+def delivery_worker(app: Flask, engine) -> DeliveryWorker:
+    """The webhook delivery worker with this app's settings."""
+    config = app.config
+    return DeliveryWorker(engine, retry_hours=float(config.get("WEBHOOK_RETRY_HOURS") or 0),
+                          timeout=float(config.get("WEBHOOK_TIMEOUT_SECONDS") or 10),
+                          keep_days=float(config.get("WEBHOOK_KEEP_DAYS") or 7))

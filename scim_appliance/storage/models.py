@@ -205,3 +205,93 @@ class NameAdjustment(Base):
     # sanitized | collision | sanitized+collision | normalized | kept
     reason: Mapped[str] = mapped_column(String(32))
     preset: Mapped[str] = mapped_column(String(32))
+
+
+class Event(Base):
+    """One change as the applications downstream hear of it (issue 16): the outbox.
+
+    Written in the transaction of the change it describes, so a change that rolls back
+    leaves no event, and only when some webhook endpoint wants its type. `payload` is
+    the exact JSON body every attempt sends (the signature covers these bytes); `seq`
+    orders events, `id` is what receivers deduplicate by (the `webhook-id` header).
+    """
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    resource_type: Mapped[str | None] = mapped_column(String(16))
+    resource_id: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class WebhookEndpoint(Base):
+    """An application's URL, its signing secret and the event types it wants.
+
+    The secret has to be stored as is (an HMAC key, not a password). During a
+    rotation `previous_secret` signs too, until `previous_secret_until`.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    # Event types, or patterns such as "user.*"; ["*"] for every type.
+    event_types: Mapped[list] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(80))
+    previous_secret: Mapped[str | None] = mapped_column(String(80))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint: `pending` until `delivered` or `failed`.
+
+    A worker claims a due delivery by setting `lease_until` (only where the lease is
+    absent or expired), so several workers or nodes send each one once; a worker that
+    dies leaves a lease that expires, and the delivery is sent again (at least once).
+    `resource_key` orders deliveries per resource and endpoint.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_seq: Mapped[int] = mapped_column(
+        Integer, ForeignKey("events.seq", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    resource_key: Mapped[str] = mapped_column(String(220))
+    status: Mapped[str] = mapped_column(String(12))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    retry_from: Mapped[datetime] = mapped_column(DateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_order", "endpoint_id", "resource_key", "status", "id"),
+    )
+
+
+class SilenceEpisode(Base):
+    """One stretch in which Entra stopped calling (issue 16), keyed by the last call
+    before it: the unique `last_call_at` lets exactly one process or node open it.
+    `alert_mail` / `resume_mail`: pending, sending, sent, unconfirmed or off; the
+    mail is claimed at the SMTP commit point, like a failure digest."""
+
+    __tablename__ = "silence_episodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_call_at: Mapped[datetime] = mapped_column(DateTime, unique=True)
+    detected_at: Mapped[datetime] = mapped_column(DateTime)
+    alert_mail: Mapped[str] = mapped_column(String(12))
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resume_mail: Mapped[str | None] = mapped_column(String(12))

@@ -14,7 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ...storage.models import ApplianceState
-from ..clock import utcnow
+from ..clock import to_rfc3339, utcnow
+from ..events import catalogue as events
+from ..events.outbox import record
 from ..protocol.errors import Forbidden, Unauthorized
 from ..query.direct_reads import Prepared, Reads
 from . import tokens
@@ -45,9 +47,13 @@ def issue_token(session: Session, secret_key: str) -> str:
     """Issue a new Secret Token, voiding any previous one. Returns it (shown once)."""
     token = tokens.new_token(secret_key)
     state = get_state(session)
+    replaced = state.token_hash is not None
     state.token_hash = tokens.token_hash(token)
     state.token_issued_at = utcnow()
     state.token_last_used_at = None
+    # Never the token itself: receivers only learn that Entra needs the new one.
+    record(session, events.TOKEN_REPLACED, data={
+        "issuedAt": to_rfc3339(state.token_issued_at), "previousTokenVoided": replaced})
     return token
 
 
@@ -60,8 +66,11 @@ def set_sync(session: Session, enabled: bool) -> None:
     """Set the switch; `sync_changed_at` records that an operator set it, even to the
     state it had, so `enable_sync_if_never_set` never overrules a decision."""
     state = get_state(session)
+    switched = bool(state.sync_enabled) != bool(enabled)
     state.sync_enabled = enabled
     state.sync_changed_at = utcnow()
+    if switched:
+        record(session, events.SYNC_SWITCHED, data={"syncEnabled": bool(enabled)})
 
 
 def enable_sync_if_never_set(session: Session) -> bool:

@@ -20,6 +20,11 @@ from ..log.failure_kinds import KINDS, ORDER, OTHER
 
 EXAMPLES_PER_KIND = 5
 WIDTH = 78
+# A stretch of requests "mostly fails" when more than half of at least this many
+# failed: Entra quarantines a provisioning job that keeps failing (issue 16).
+MOSTLY_FAILING_MIN = 5
+QUARANTINE_DOC = ("https://learn.microsoft.com/entra/identity/app-provisioning/"
+                  "application-provisioning-quarantine-status")
 
 
 @dataclass(frozen=True)
@@ -69,10 +74,19 @@ class Snapshot:
     # Which counted rows it covers, (first minute, highest id): the claim takes
     # exactly the rows described.
     refusal_window: tuple | None = None
+    # Every authenticated request (and replaced-token refusal) from the first pending
+    # failure to the last, and how many of them failed.
+    cycle_requests: int = 0
+    cycle_failures: int = 0
 
     @property
     def total(self) -> int:
         return len(self.ids) + self.replaced_requests
+
+    @property
+    def mostly_failing(self) -> bool:
+        return self.cycle_requests >= MOSTLY_FAILING_MIN and \
+            2 * self.cycle_failures > self.cycle_requests
 
     @property
     def empty(self) -> bool:
@@ -96,6 +110,8 @@ def compose(snapshot: Snapshot, instance: str) -> tuple[str, str]:
     else:
         subject = "[scim-appliance] an earlier failure email may not have arrived"
     lines: list[str] = []
+    if total and snapshot.mostly_failing:
+        lines += _mostly_failing(snapshot, kinds)
     if total:
         lines += _wrap(f"The SCIM appliance at {instance} refused {total} provisioning "
                        f"request{'s' * (total != 1)} from "
@@ -136,6 +152,22 @@ def compose(snapshot: Snapshot, instance: str) -> tuple[str, str]:
                    "Secret Token are counted and summed up here, on their own at most "
                    "once a day.")
     return subject, "\n".join(lines) + "\n"
+
+
+def _mostly_failing(snapshot: Snapshot, kinds: list[str]) -> list[str]:
+    """The warning that opens a digest when most of a cycle failed, with the advice
+    for the kind that failed most (fixing it first helps most)."""
+    dominant = max(kinds, key=lambda k: snapshot.counts[k])
+    kind = _kind(dominant)
+    lines = _wrap(f"MOST REQUESTS FAILED: {snapshot.cycle_failures} of "
+                  f"{snapshot.cycle_requests} requests from "
+                  f"{to_rfc3339(snapshot.first_at)} to {to_rfc3339(snapshot.last_at)} "
+                  "(UTC). Entra quarantines a provisioning job whose requests keep "
+                  "failing, and then calls far less often (" + QUARANTINE_DOC + "). "
+                  f"Most failed as: {kind.title} ({snapshot.counts[dominant]}).")
+    lines.append("What to do first:")
+    lines += _wrap(kind.advice, indent="  ")
+    return lines + [""]
 
 
 GARBAGE_ADVICE = (

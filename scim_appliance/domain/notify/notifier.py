@@ -193,6 +193,13 @@ def load_snapshot(session: Session, now: datetime | None = None) -> Snapshot:
                                              NotificationDigest.reported_in.is_(None))
             .order_by(NotificationDigest.id)).scalars()]
     _load_refusals(session, snapshot, now)
+    if snapshot.total:
+        entry = ProvisioningLogEntry
+        requests, failed = session.execute(select(func.count(), func.count(entry.failure_kind))
+                                           .where(entry.at >= snapshot.first_at,
+                                                  entry.at <= snapshot.last_at)).one()
+        snapshot.cycle_requests = requests + snapshot.replaced_requests
+        snapshot.cycle_failures = failed + snapshot.replaced_requests
     return snapshot
 
 

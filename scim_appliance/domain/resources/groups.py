@@ -21,18 +21,65 @@ from sqlalchemy.orm import Session, aliased
 
 from ...storage.models import Group, Membership, User
 from ..clock import utcnow
+from ..events import catalogue as events
+from ..events.outbox import changed_paths, record
 from ..names.derived import assign_group_name
 from ..names.policy import DEFAULT_RULES, NameRules
 from ..protocol.errors import InvalidValue, NotFound, Uniqueness
 from ..protocol.member_ops import MemberOp
 from ..protocol.patch import apply_patch
-from ..protocol.schema import GROUP_TYPE
+from ..protocol.schema import APPLIANCE_GROUP, GROUP_TYPE
 from ..protocol.validation import load_resource, validate_document
+from .representation import render_group
 from .users import check_if_match, claim_source
 from .versions import touch_groups_of, touch_members_of, touch_users
 
 # Rows per statement: well under SQLite's bound-parameter limit (32,766).
 CHUNK = 500
+
+
+class MemberChanges:
+    """The net membership change of one write ({id: type}): a member removed and added
+    again by the same PATCH (or a PUT's replace) changed nothing."""
+
+    def __init__(self):
+        self.added: dict[str, str] = {}
+        self.removed: dict[str, str] = {}
+
+    def add(self, members) -> None:
+        for member_id, kind in members:
+            if self.removed.pop(member_id, None) is None:
+                self.added[member_id] = kind
+
+    def remove(self, members) -> None:
+        for member_id, kind in members:
+            if self.added.pop(member_id, None) is None:
+                self.removed[member_id] = kind
+
+
+def _record(session: Session, event_type: str, group: Group, data: dict | None = None) -> None:
+    """An event about `group` in this transaction (domain/events/outbox.py), the group
+    rendered without `members` (they come in group.members_* events)."""
+    record(session, event_type, resource_type="Group", resource_id=group.id,
+           render=lambda base: render_group(group, base), data=data)
+
+
+def _record_changes(session: Session, group: Group, before: dict | None,
+                    claimed: bool, members: MemberChanges) -> None:
+    """group.updated for the document, then the member changes in batches."""
+    if before is not None:
+        paths = changed_paths(before, group.data)
+        if claimed:
+            paths.append(f"{APPLIANCE_GROUP}:source")
+        if paths:
+            _record(session, events.GROUP_UPDATED, group, {"changedAttributes": paths})
+    for event_type, items in ((events.GROUP_MEMBERS_REMOVED, members.removed),
+                              (events.GROUP_MEMBERS_ADDED, members.added)):
+        listed = [{"value": member_id, "type": kind} for member_id, kind in items.items()]
+        batches = list(_chunks(listed, events.MEMBER_BATCH))
+        for number, batch in enumerate(batches, 1):
+            _record(session, event_type, group,
+                    {"members": batch, "batch": number, "batches": len(batches)})
 
 
 def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
@@ -94,7 +141,8 @@ def _resolve_members(session: Session, group_id: str, ids: list[str]) -> list[tu
     return [(i, kinds[i]) for i in ids]
 
 
-def _insert_members(session: Session, group_id: str, members: list[tuple[str, str]]) -> int:
+def _insert_members(session: Session, group_id: str, members: list[tuple[str, str]],
+                    changes: MemberChanges | None = None) -> int:
     """Insert the members not yet present: one SELECT and one executemany per chunk.
 
     Not a multi-row VALUES statement: SQLAlchemy compiles one of those afresh for every
@@ -116,6 +164,8 @@ def _insert_members(session: Session, group_id: str, members: list[tuple[str, st
         conn.execute(stmt, [{"group_id": group_id, "member_id": m, "member_type": t}
                             for m, t in new])
         touch_users(session, [m for m, _ in new])
+        if changes is not None:
+            changes.add(new)
         added += len(new)
     return added
 
@@ -125,7 +175,8 @@ _PRESENT = (select(Membership.member_id)
                    Membership.member_id.in_(bindparam("ids", expanding=True))))
 
 
-def _delete_members(session: Session, group_id: str, ids: list[str] | None) -> int:
+def _delete_members(session: Session, group_id: str, ids: list[str] | None,
+                    changes: MemberChanges | None = None) -> int:
     if ids is None:
         chunks = [None]
     else:
@@ -135,27 +186,32 @@ def _delete_members(session: Session, group_id: str, ids: list[str] | None) -> i
         stmt = delete(Membership).where(Membership.group_id == group_id)
         if chunk is not None:
             stmt = stmt.where(Membership.member_id.in_(chunk))
-        gone = session.execute(stmt.returning(Membership.member_id)).scalars().all()
-        touch_users(session, gone)
+        gone = session.execute(stmt.returning(Membership.member_id,
+                                              Membership.member_type)).all()
+        touch_users(session, [m for m, _ in gone])
+        if changes is not None:
+            changes.remove(gone)
         removed += len(gone)
     return removed
 
 
-def apply_member_ops(session: Session, group_id: str, ops: list[MemberOp]) -> int:
-    """Apply member operations in order; returns how many memberships changed."""
+def apply_member_ops(session: Session, group_id: str, ops: list[MemberOp],
+                     changes: MemberChanges | None = None) -> int:
+    """Apply member operations in order; returns how many memberships changed, and
+    collects the net change in `changes`."""
     changed = 0
     for op in ops:
         if op.kind == "add":
             changed += _insert_members(session, group_id,
-                                       _resolve_members(session, group_id, op.ids))
+                                       _resolve_members(session, group_id, op.ids), changes)
         elif op.kind == "remove":
-            changed += _delete_members(session, group_id, op.ids)
+            changed += _delete_members(session, group_id, op.ids, changes)
         elif op.kind == "remove_all":
-            changed += _delete_members(session, group_id, None)
+            changed += _delete_members(session, group_id, None, changes)
         elif op.kind == "replace":
             members = _resolve_members(session, group_id, op.ids)
-            changed += _delete_members(session, group_id, None)
-            changed += _insert_members(session, group_id, members)
+            changed += _delete_members(session, group_id, None, changes)
+            changed += _insert_members(session, group_id, members, changes)
         else:  # pragma: no cover - MemberOp kinds are fixed in member_ops.py
             raise ValueError(op.kind)
     return changed
@@ -180,8 +236,11 @@ def create_group(session: Session, payload, *, source: str = "scim",
     assign_group_name(session, group, (rules or DEFAULT_RULES).group)
     session.add(group)
     _flush(session, doc["displayName"])
+    _record(session, events.GROUP_CREATED, group)
+    members = MemberChanges()
     if ids:
-        _insert_members(session, group.id, _resolve_members(session, group.id, ids))
+        _insert_members(session, group.id, _resolve_members(session, group.id, ids), members)
+    _record_changes(session, group, None, False, members)
     return group
 
 
@@ -193,12 +252,15 @@ def _adopt(session: Session, group: Group, doc: dict, ids: list[str],
     the local ones would lock people out until Entra's next cycle); POSTed members
     are added.
     """
+    before = group.data
     claim_source(group, "scim")
     _write_doc(session, group, doc, rules)
+    members = MemberChanges()
     if ids:
-        _insert_members(session, group.id, _resolve_members(session, group.id, ids))
+        _insert_members(session, group.id, _resolve_members(session, group.id, ids), members)
     _touch(group)
     session.flush()
+    _record_changes(session, group, before, True, members)
     return group
 
 
@@ -237,11 +299,15 @@ def replace_group(session: Session, group_id: str, payload, if_match: str | None
     check_if_match(group, if_match)
     doc = load_resource(payload, GROUP_TYPE)
     ids = _member_ids(doc.pop("members", None))
-    changed = claim_source(group, source)
-    changed |= _write_doc(session, group, doc, rules)
-    changed |= apply_member_ops(session, group.id, [MemberOp("replace", ids)]) > 0
+    before = group.data
+    claimed = claim_source(group, source)
+    changed = _write_doc(session, group, doc, rules) | claimed
+    members = MemberChanges()
+    changed |= apply_member_ops(session, group.id, [MemberOp("replace", ids)], members) > 0
     if changed:
         _touch(group)
+        session.flush()
+        _record_changes(session, group, before, claimed, members)
     return group
 
 
@@ -253,12 +319,16 @@ def patch_group(session: Session, group_id: str, body, if_match: str | None = No
     check_if_match(group, if_match)
     member_ops: list[MemberOp] = []
     patched = apply_patch(group.data, body, GROUP_TYPE, member_ops=member_ops)
-    changed = claim_source(group, source)
-    changed |= _write_doc(session, group, validate_document(patched, GROUP_TYPE), rules)
-    changed |= apply_member_ops(session, group.id, member_ops) > 0
+    before = group.data
+    claimed = claim_source(group, source)
+    changed = _write_doc(session, group, validate_document(patched, GROUP_TYPE), rules) | claimed
+    members = MemberChanges()
+    changed |= apply_member_ops(session, group.id, member_ops, members) > 0
     if changed:
         _touch(group)
     session.flush()
+    if changed:
+        _record_changes(session, group, before, claimed, members)
     return group
 
 
@@ -266,6 +336,7 @@ def delete_group(session: Session, group_id: str, if_match: str | None = None) -
     """DELETE: the group and its memberships (and its membership in other groups) go."""
     group = get_group(session, group_id)
     check_if_match(group, if_match)
+    _record(session, events.GROUP_DELETED, group)  # rolled back with the delete if it fails
     touch_members_of(session, group.id)
     touch_groups_of(session, group.id)
     session.execute(delete(Membership).where(Membership.group_id == group.id))

@@ -21,14 +21,16 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ...storage.models import Membership, User
 from ..clock import utcnow
+from ..events import catalogue as events
+from ..events.outbox import changed_paths, record
 from ..names.derived import assign_user_name
 from ..names.policy import DEFAULT_RULES, NameRules, check_required
 from ..protocol.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from ..protocol.patch import apply_patch
-from ..protocol.schema import USER_TYPE
+from ..protocol.schema import APPLIANCE_USER, USER_TYPE
 from ..protocol.validation import check_text, load_resource, validate_document
 from ..query.direct_reads import Prepared, Reads
-from .representation import etag
+from .representation import etag, render_user
 from .seats import is_active, take_seat
 from .versions import touch_groups_of
 
@@ -117,7 +119,33 @@ def create_user(session: Session, payload, *, source: str = "scim",
     _store(user, doc)
     assign_user_name(session, user, rules.user)
     _insert(session, user)
+    _record(session, events.USER_CREATED, user)
     return user
+
+
+def _record(session: Session, event_type: str, user: User, data: dict | None = None) -> None:
+    """An event about `user` in this transaction (domain/events/outbox.py); the
+    resource as GET renders it without `groups` (membership has its own events)."""
+    record(session, event_type, resource_type="User", resource_id=user.id,
+           render=lambda base: render_user(user, base), data=data)
+
+
+def _record_write(session: Session, user: User, before: dict, was_active, claimed: bool) -> None:
+    """user.disabled / user.enabled when `active` flipped, user.updated when anything
+    else changed; each names every changed attribute path."""
+    paths = changed_paths(before, user.data)
+    if claimed:
+        paths.append(f"{APPLIANCE_USER}:source")
+    data = {"changedAttributes": paths}
+    flipped = None
+    if was_active is not False and user.active is False:
+        flipped = events.USER_DISABLED
+    elif was_active is False and user.active is not False:
+        flipped = events.USER_ENABLED
+    if flipped:
+        _record(session, flipped, user, data)
+    if (paths and not flipped) or any(p != "active" for p in paths):
+        _record(session, events.USER_UPDATED, user, data)
 
 
 _INSERT = insert(User.__table__)
@@ -167,6 +195,7 @@ def _write(session: Session, user: User, doc: dict, rules: NameRules | None,
     if doc["userName"].lower() != user.user_name_ci:
         _check_unique(session, doc["userName"], user.id)
     previous = user.user_name
+    before, was_active = user.data, user.active
     if _display(doc) != _display(user.data):
         touch_groups_of(session, user.id)  # their `members[].display` shows this name
     _store(user, doc)
@@ -174,6 +203,7 @@ def _write(session: Session, user: User, doc: dict, rules: NameRules | None,
     user.version += 1
     user.last_modified = utcnow()
     _flush(session, doc["userName"])
+    _record_write(session, user, before, was_active, claimed)
     return user
 
 
@@ -216,6 +246,7 @@ def delete_user(session: Session, user_id: str, if_match: str | None = None) -> 
     """DELETE: the user and its group memberships go; filters no longer match it."""
     user = get_user(session, user_id)
     check_if_match(user, if_match)
+    _record(session, events.USER_DELETED, user)  # rolled back with the delete if it fails
     touch_groups_of(session, user.id)  # their `members` lose this user
     session.execute(delete(Membership).where(Membership.member_id == user.id))
     session.delete(user)

@@ -1,7 +1,7 @@
 """The seat cap's email state: which alert was last sent, and when.
 
 Revision ID: 0005_seat_cap
-Revises: 0002_auth_failures
+Revises: 0004_events
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_seat_cap"
-down_revision = "0002_auth_failures"
+down_revision = "0004_events"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,96 @@
+"""Against the real appliance (`scim-appliance serve` over HTTP): a receiver that is
+slow or broken never fails a SCIM request, and SIGKILL during deliveries loses nothing."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+
+import pytest
+
+from ..appliance_server import RunningAppliance
+from .receiver import Receiver, wait_for
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.fixture
+def receiver():
+    rx = Receiver().start()
+    yield rx
+    rx.stop()
+
+
+@pytest.fixture
+def appliance(tmp_path):
+    server = RunningAppliance(tmp_path / "instance", env={
+        "SCIM_APPLIANCE_PROCESSES": "1", "SCIM_APPLIANCE_WEBHOOK_TIMEOUT_SECONDS": "1"})
+    yield server
+    server.stop()
+
+
+def recorded_events(instance) -> list[str]:
+    with sqlite3.connect(instance / "scim-appliance.db") as connection:
+        return [row[0] for row in connection.execute("SELECT id FROM events ORDER BY seq")]
+
+
+def hook(appliance, receiver):
+    appliance.cli("init")
+    secret = appliance.cli("webhooks", "add", receiver.url).splitlines()[-1]
+    receiver.secrets.append(secret)
+
+
+def test_slow_and_broken_receivers_never_fail_a_scim_request(appliance, receiver):
+    hook(appliance, receiver)
+    appliance.start()
+    http = appliance.session()
+    receiver.mode, receiver.delay = "slow", 3  # beyond the 1 s timeout
+    ids = []
+    for n in range(5):
+        resp = http.post(f"{appliance.base}/scim/Users", json={"schemas": [USER],
+                                                             "userName": f"s{n}@contoso.com"},
+                         timeout=10)
+        assert resp.status_code == 201
+        ids.append(resp.json()["id"])
+    receiver.mode = "fail"
+    for user_id in ids:
+        assert http.patch(f"{appliance.base}/scim/Users/{user_id}", json={
+            "schemas": [PATCH], "Operations": [{"op": "replace", "path": "title",
+                                                "value": "x"}]}, timeout=10).status_code == 200
+    wait_for(lambda: receiver.attempts >= 5)
+    receiver.mode = "ok"
+    # the back-off brings everything once the receiver answers (5 s, then 30 s at most)
+    events = recorded_events(appliance.instance)
+    assert len(events) == 12  # start(): token issue and sync enable; 5 POSTs, 5 PATCHes
+    wait_for(lambda: set(receiver.unique()) == set(events), timeout=120)
+    assert receiver.rejected == []
+
+
+def test_sigkill_during_deliveries_loses_nothing(appliance, receiver):
+    hook(appliance, receiver)
+    appliance.start()
+    http = appliance.session()
+    receiver.mode, receiver.delay = "slow", 0.3
+    user = http.post(f"{appliance.base}/scim/Users", json={"schemas": [USER],
+                                                         "userName": "k@contoso.com"}).json()
+    for n in range(15):
+        assert http.patch(f"{appliance.base}/scim/Users/{user['id']}", json={
+            "schemas": [PATCH], "Operations": [{"op": "replace", "path": "title",
+                                                "value": f"t{n}"}]}).status_code == 200
+    wait_for(lambda: len(receiver.payloads()) >= 2)
+    appliance.proc.send_signal(signal.SIGKILL)  # mid-delivery: no shutdown of any kind
+    appliance.proc.wait(10)
+    appliance.proc = None
+    delivered_before = len(receiver.unique())
+    events = recorded_events(appliance.instance)
+    assert len(events) == 18 and delivered_before < 18  # 2 appliance events, then 16
+    receiver.mode = "ok"
+    appliance.serve()  # the same instance, restarted
+    wait_for(lambda: set(receiver.unique()) == set(events), timeout=120)
+    # in order per resource, after deduplication by event id
+    titles = [p["data"]["resource"].get("title") for p in receiver.unique().values()
+              if p["type"].startswith("user.")]
+    assert titles == [None] + [f"t{n}" for n in range(15)]
+    assert json.dumps(receiver.rejected) == "[]"
