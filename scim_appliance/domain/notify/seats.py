@@ -23,7 +23,7 @@ from ...storage.database import write_intent
 from ...storage.models import ApplianceState, ProvisioningLogEntry
 from ..clock import utcnow
 from ..log.failure_kinds import KINDS, SEAT_CAP
-from ..resources.seats import WARN_RATIO, active_users
+from ..query.seats import WARN_RATIO, active_users
 from .mailer import MailError, MailOutcomeUnknown, SmtpSettings, new_message, send_message
 
 log = logging.getLogger(__name__)

@@ -15,19 +15,14 @@ the writes that are checked, so two creates racing for the last seat cannot both
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ...storage.models import User
 from ..protocol.errors import ScimError
+from ..query.seats import active_users
 
 # pg_advisory_xact_lock key for "a write that takes a seat" (any constant unique to us).
 _PG_SEAT_LOCK = 76437644
-
-# The share of the cap at which the administrator is warned (domain/notify/seats.py).
-WARN_RATIO = 0.9
-
-ACTIVE = User.active.is_not(False)
 
 
 class SeatCapReached(ScimError):
@@ -40,11 +35,6 @@ class SeatCapReached(ScimError):
     """
 
     status = 403
-
-
-def active_users(session: Session) -> int:
-    """Users counted against the cap."""
-    return session.execute(select(func.count()).select_from(User).where(ACTIVE)).scalar_one()
 
 
 def describe_usage(session: Session, cap: int | None) -> str:
