@@ -57,7 +57,7 @@ constraints:
 	test -x $(BIN)/pip-compile || { $(PYTHON) -m venv $(VENV) && \
 	    $(PIP) install --quiet --require-hashes -r $(CONSTRAINTS); }
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps \
-	    --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	    --extra dev --extra postgresql --strip-extras --no-emit-index-url --no-emit-find-links \
 	    $(CONSTRAINTS_ARGS) --output-file $(CONSTRAINTS) setup.cfg
 
 # Mutation testing with mutmut 3 ([tool.mutmut] in pyproject.toml), not part of `make test`:
