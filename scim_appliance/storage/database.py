@@ -1,15 +1,26 @@
-"""Engine set-up: SQLite pragmas and transaction modes that make one file safe to share.
+"""Engine set-up: SQLite pragmas and transaction modes that make one file safe to share;
+on PostgreSQL, which transaction failures a request may retry.
 
 SQLite runs in WAL mode so readers never wait for the writer, with a busy timeout so
 concurrent writers queue instead of failing. Write requests open their transaction
 with BEGIN IMMEDIATE: a deferred transaction that reads and then writes can fail
 with "database is locked" when another writer got there first, which under
 Entra's parallel requests would turn into spurious 500s.
+
+None of that applies to PostgreSQL (no pragmas, no gate, no BEGIN IMMEDIATE): its
+writers run side by side under READ COMMITTED, and what the gate gives SQLite comes
+from row locks instead. A write reads a resource's row FOR UPDATE before its
+document, locks shared rows groups first and in id order
+(domain/resources/versions.py), and a request whose transaction still meets a
+deadlock or a serialization failure is rolled back and run again (`retryable`, used
+by scim/blueprint.py) a bounded number of times. docs/architecture.md, "Concurrent
+writes", has the whole argument.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -18,7 +29,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import Pool
 
 try:
@@ -137,7 +148,7 @@ def _gate_for(database: str | None) -> WriteGate:
 @event.listens_for(Engine, "begin")
 def _on_begin(conn):
     if conn.dialect.name != "sqlite":
-        return
+        return  # PostgreSQL: row locks and `retryable` instead (module docstring)
     if not _write_intent.get():
         conn.exec_driver_sql("BEGIN")
         return
@@ -178,3 +189,28 @@ def set_write_intent(flag: bool):
 
 def reset_write_intent(token) -> None:
     _write_intent.reset(token)
+
+
+# PostgreSQL's SQLSTATEs for "run the transaction again" (Appendix A of its manual):
+# deadlock_detected and serialization_failure. Both roll back the whole transaction.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+RETRY_ATTEMPTS = 5
+
+
+def retryable(exc: BaseException, attempt: int) -> bool:
+    """Whether a request whose transaction failed with `exc` on its `attempt`-th run may
+    run again from the start: a deadlock, a serialization failure, or a connection the
+    server dropped (a restart) before the transaction committed."""
+    if attempt >= RETRY_ATTEMPTS or not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) in RETRY_SQLSTATES or \
+        getattr(orig, "pgcode", None) in RETRY_SQLSTATES
+
+
+def retry_pause(attempt: int) -> None:
+    """A short random wait (up to 20, 40, 80, 160 ms) so the transactions that collided
+    do not collide again in step."""
+    time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
