@@ -9,6 +9,8 @@ here is logged to stderr and never reaches a request.
 After the first entry of a batch the thread gathers for `gather_seconds`, so a busy
 server commits a few times a second instead of once per request: each commit briefly
 takes SQLite's single write lock and the thread shares the GIL with request threads.
+When the database refuses a batch (an entry it cannot store), the batch is stored
+again one entry per transaction, so only the bad entry is lost, and logged.
 
 Requests that did not pass the token check are not entries: the writer adds them to
 per-minute counts (domain/log/auth_failures.py), a few UPSERTs per batch however many
@@ -138,16 +140,34 @@ class LogWriter:
                 self._done += len(batch)
 
     def _write(self, batch: list[RequestFacts]) -> None:
+        try:
+            new_counts = self._store(batch)
+        except Exception:  # noqa: BLE001 - one bad entry must not cost the batch
+            if len(batch) == 1:
+                raise
+            log.warning("a batch of %d provisioning log entries was refused by the database; "
+                        "storing them one by one", len(batch))
+            new_counts = 0
+            for facts in batch:
+                try:
+                    new_counts += self._store([facts])
+                except Exception:  # noqa: BLE001
+                    log.exception("could not write the provisioning log entry of request %s",
+                                  facts.request_id)
+        self._added_since_prune += new_counts
+        now = utcnow()
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY \
+                or self._added_since_prune >= self.prune_after:
+            self._prune(now)
+
+    def _store(self, batch: list[RequestFacts]) -> int:
+        """One transaction for the batch; returns the rows it added."""
         entries = [describe(facts) for facts in batch if facts.refusal is None]
         refused = [facts for facts in batch if facts.refusal is not None]
         with write_intent(), Session(self.engine) as session, session.begin():
             log_store.record_entries(session, entries, notify=self.notify)
             new_counts = auth_failures.count_refusals(session, refused)
-        self._added_since_prune += len(entries) + new_counts
-        now = utcnow()
-        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY \
-                or self._added_since_prune >= self.prune_after:
-            self._prune(now)
+        return len(entries) + new_counts
 
     def _prune(self, now) -> None:
         self._pruned_at, self._added_since_prune = now, 0

@@ -379,7 +379,7 @@ def _migrate(instance, *args):
 
 def test_live_appliance_serves_requests_while_the_script_runs_and_survives_a_kill(tmp_path):
     instance = tmp_path / "instance"
-    server = RunningAppliance(instance).start()
+    server = RunningAppliance(instance, database="sqlite").start()
     try:
         users = legacy_users(1500)
         engine = create_engine(f"sqlite:///{instance / 'scim-appliance.db'}")
