@@ -39,8 +39,20 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check scim_appliance tests scripts
 
+# The suite on SQLite, then (when SCIM_APPLIANCE_TEST_DATABASE_URL names a PostgreSQL
+# server, as .ci/run sets it) again on PostgreSQL; each run spread over the cores
+# (pytest-xdist) and timed. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
 pytest: $(VENV)/.installed
-	$(BIN)/pytest
+	@start=$$(date +%s); \
+	env -u SCIM_APPLIANCE_TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+	rc=$$?; echo "pytest on SQLite: $$(( $$(date +%s) - start )) s"; exit $$rc
+	@if [ -z "$$SCIM_APPLIANCE_TEST_DATABASE_URL" ]; then \
+	    echo "pytest on PostgreSQL: not run (SCIM_APPLIANCE_TEST_DATABASE_URL is unset; .ci/run sets it)"; \
+	else start=$$(date +%s); \
+	    $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+	    rc=$$?; echo "pytest on PostgreSQL: $$(( $$(date +%s) - start )) s"; exit $$rc; fi
 
 test: lint pytest
 
