@@ -19,6 +19,7 @@ writes", has the whole argument.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import sqlite3
@@ -27,10 +28,10 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import Pool
+from sqlalchemy.pool import NullPool, Pool
 
 try:
     import fcntl
@@ -214,3 +215,70 @@ def retry_pause(attempt: int) -> None:
     """A short random wait (up to 20, 40, 80, 160 ms) so the transactions that collided
     do not collide again in step."""
     time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
+
+
+class Lease:
+    """One holder among every process of every node sharing a database: the failure
+    email and the hourly pruning run where it is held, not once per node.
+
+    On PostgreSQL it is a session-level advisory lock (pg_try_advisory_lock) on a
+    connection of its own, outside the pool: held for as long as that connection lives,
+    so a node that stops, crashes or loses the server gives it up and the next
+    `held()` elsewhere takes it over. `held()` checks its connection each call (every
+    few seconds at most), so a restart of the server is noticed there too. SQLite
+    serves one host, where `serve` already gives this work to worker process 0: always
+    held.
+    """
+
+    def __init__(self, engine: Engine, name: str):
+        self.url = engine.url
+        self.name = name
+        # A stable 64-bit key per name (Python's hash() differs per process).
+        self.key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big",
+                                  signed=True)
+        self._engine: Engine | None = None
+        self._conn = None
+        self._lock = threading.Lock()
+
+    def held(self) -> bool:
+        if self.url.get_backend_name() == "sqlite":
+            return True
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.exec_driver_sql("SELECT 1")
+                    return True
+                except Exception:  # noqa: BLE001 - the lock went with the connection
+                    self._close()
+            try:
+                if self._engine is None:
+                    self._engine = create_engine(self.url, poolclass=NullPool,
+                                                 isolation_level="AUTOCOMMIT")
+                conn = self._engine.connect()
+            except Exception:  # noqa: BLE001 - no server: nobody holds it here
+                return False
+            try:
+                got = conn.exec_driver_sql("SELECT pg_try_advisory_lock(%(key)s)",
+                                           {"key": self.key}).scalar()
+            except Exception:  # noqa: BLE001
+                got = False
+            if got:
+                self._conn = conn
+                return True
+            conn.close()
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            self._close()
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()  # the session ends, and its advisory lock with it
+            except Exception:  # noqa: BLE001
+                pass
