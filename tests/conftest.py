@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from scim_appliance import create_app
 from scim_appliance.domain.access import appliance
@@ -28,7 +29,7 @@ def load_fixture(name: str):
 # `scim_test_gw0` ..., emptied before every test, and every appliance process its own.
 # The default is a fresh SQLite file per test.
 OTHER_DATABASE = pg.create_database() if pg.SERVER_URL else None
-_TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+_TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
 
 
 def _fresh_schema(connection) -> None:
@@ -40,12 +41,22 @@ def _fresh_schema(connection) -> None:
 
 
 def _empty_other_database(engine) -> None:
-    """TRUNCATE is a few ms where dropping and creating the tables took 10x that; a test
-    that dropped or changed tables (the migration tests) gets them made afresh."""
-    with engine.begin() as connection:
-        if migrations.status(connection).at_head:
-            connection.exec_driver_sql(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
-            return
+    """DELETE and a restart of the id sequences: a few ms for tables this small, where
+    TRUNCATE took 150 ms and dropping and creating the tables more. A test that dropped
+    or changed tables (the migration tests) gets them made afresh."""
+    try:
+        with engine.begin() as connection:
+            for table in _TABLES:
+                connection.exec_driver_sql(f'DELETE FROM "{table}"')
+            for (sequence,) in connection.exec_driver_sql(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"):
+                connection.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
+            versions = connection.exec_driver_sql(
+                f"SELECT version_num FROM {migrations.VERSION_TABLE}").scalars().all()
+            if versions == [migrations.head()]:
+                return
+    except DBAPIError:
+        pass
     with engine.begin() as connection:
         _fresh_schema(connection)
 
