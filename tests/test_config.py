@@ -9,6 +9,7 @@ from sqlalchemy.pool import StaticPool
 
 from scim_appliance import create_app
 from scim_appliance.config import DEFAULTS
+from tests.pg import sqlite_only
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -29,6 +30,7 @@ def test_instance_config_then_environment(tmp_path, monkeypatch):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/scim-appliance.db"
 
 
+@sqlite_only("pragmas")
 def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(app):
     from sqlalchemy import text
 
