@@ -39,8 +39,20 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check scim_appliance tests scripts
 
+# The suite on SQLite, then (when SCIM_APPLIANCE_TEST_DATABASE_URL names a PostgreSQL
+# server, as .ci/run sets it) again on PostgreSQL; each run spread over the cores
+# (pytest-xdist) and timed. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
 pytest: $(VENV)/.installed
-	$(BIN)/pytest
+	@start=$$(date +%s); \
+	env -u SCIM_APPLIANCE_TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+	rc=$$?; echo "pytest on SQLite: $$(( $$(date +%s) - start )) s"; exit $$rc
+	@if [ -z "$$SCIM_APPLIANCE_TEST_DATABASE_URL" ]; then \
+	    echo "pytest on PostgreSQL: not run (SCIM_APPLIANCE_TEST_DATABASE_URL is unset; .ci/run sets it)"; \
+	else start=$$(date +%s); \
+	    $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+	    rc=$$?; echo "pytest on PostgreSQL: $$(( $$(date +%s) - start )) s"; exit $$rc; fi
 
 test: lint pytest
 
@@ -57,7 +69,7 @@ constraints:
 	test -x $(BIN)/pip-compile || { $(PYTHON) -m venv $(VENV) && \
 	    $(PIP) install --quiet --require-hashes -r $(CONSTRAINTS); }
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps \
-	    --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	    --extra dev --extra postgresql --strip-extras --no-emit-index-url --no-emit-find-links \
 	    $(CONSTRAINTS_ARGS) --output-file $(CONSTRAINTS) setup.cfg
 
 # Mutation testing with mutmut 3 ([tool.mutmut] in pyproject.toml), not part of `make test`:

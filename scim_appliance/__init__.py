@@ -32,18 +32,25 @@ class _NoSessions(SessionInterface):
 
 def _pool_options(app: Flask) -> None:
     """A read request holds two pooled connections at times (direct_reads.py and the
-    session), beside the log writer's and the email worker's: with SQLAlchemy's default
-    limit of 15, eight busy threads could wait 30 s for one. Connections beyond the
-    ten kept are closed when given back; the most recently used is handed out first
-    (its SQLite page cache is warm; idle ones stay small). An in-memory SQLite URL has
-    a static pool that takes none of these."""
+    session), beside the log writer's and the email worker's: eight busy threads need
+    up to 18. DATABASE_POOL_SIZE connections are kept, up to DATABASE_MAX_OVERFLOW
+    more are opened under load and closed when given back; beyond both a request waits
+    (at most 30 s, then 503). The cap matters on PostgreSQL, where every process of
+    every node draws from one max_connections (100 by default). The most recently used
+    connection is handed out first (its SQLite page cache is warm; idle ones stay
+    small). On a server database each checkout is pinged first, so connections that a
+    restart of the server killed are replaced instead of failing a request. An
+    in-memory SQLite URL has a static pool that takes none of these."""
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and url.database in (None, "", ":memory:"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    options.setdefault("pool_size", 10)
-    options.setdefault("max_overflow", -1)
+    options.setdefault("pool_size", int(app.config["DATABASE_POOL_SIZE"]))
+    options.setdefault("max_overflow", int(app.config["DATABASE_MAX_OVERFLOW"]))
     options.setdefault("pool_use_lifo", True)
+    # A SQLite file cannot go away under an open connection; a server can restart.
+    options.setdefault("pool_pre_ping", not sqlite)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

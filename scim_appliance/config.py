@@ -10,6 +10,11 @@ DEFAULTS = {
     "SECRET_KEY": None,
     # Defaults to a SQLite file in the instance folder (set in create_app).
     "SQLALCHEMY_DATABASE_URI": None,
+    # Database connections per process: kept open, and opened beyond those under load.
+    # A process needs up to 2 x THREADS + 2; on PostgreSQL the sum of both over every
+    # process of every node must stay below the server's max_connections (100 by default).
+    "DATABASE_POOL_SIZE": 10,
+    "DATABASE_MAX_OVERFLOW": 10,
     # Public base URL (e.g. https://scim.example.com) when behind a reverse proxy; used
     # for `meta.location`, `Location` and the Tenant URL printed by `scim-appliance
     # endpoint`. Without it (or TRUSTED_HOSTS) `serve` binds only to loopback.

@@ -17,11 +17,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+DATABASE_KEY = "SCIM_APPLIANCE_SQLALCHEMY_DATABASE_URI"
+
+
 class RunningAppliance:
-    def __init__(self, instance, env=None):
+    """`database`: "suite" is the suite's backend (a PostgreSQL database of its own when
+    SCIM_APPLIANCE_TEST_DATABASE_URL is set, tests/pg.py; else the instance's SQLite
+    file), "sqlite" the SQLite file always (tests that open the file themselves), or a
+    URL. The rest of the caller's SCIM_APPLIANCE_* environment is not passed on."""
+
+    def __init__(self, instance, env=None, database: str = "suite"):
+        from tests import pg
+
         self.instance = instance
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_APPLIANCE_")}
         self.env.update({"SCIM_APPLIANCE_INSTANCE_PATH": str(instance), **(env or {})})
+        if database == "suite" and DATABASE_KEY not in self.env:
+            database = pg.fresh_database() if pg.SERVER_URL else "sqlite"
+        if database not in ("suite", "sqlite"):
+            self.env.setdefault(DATABASE_KEY, database)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None

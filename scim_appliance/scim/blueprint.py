@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
+
 from flask import Blueprint, current_app, g, request
+from sqlalchemy.exc import DBAPIError
 
 from ..domain.access import appliance
 from ..domain.events import outbox
 from ..domain.protocol.errors import InvalidValue
 from ..domain.query.direct_reads import Reads
-from ..storage.database import reset_write_intent, set_write_intent
+from ..storage.database import (
+    reset_write_intent,
+    retry_pause,
+    retryable,
+    set_write_intent,
+)
 from ..storage.extensions import db
 
 
@@ -20,8 +29,32 @@ class _ScimBlueprint(Blueprint):
 
     def add_url_rule(self, rule, endpoint=None, view_func=None,
                      provide_automatic_options=None, **options):
+        if view_func is not None and WRITE_METHODS & set(options.get("methods") or ()):
+            view_func = _retrying(view_func)
         super().add_url_rule(rule, endpoint, view_func, provide_automatic_options=False,
                              **options)
+
+
+def _retrying(view):
+    """Run a write route again, from the start, when its transaction failed in a way
+    PostgreSQL asks to retry (a deadlock, a serialization failure) or lost its
+    connection, as long as nothing was committed: the request is one transaction, so
+    the rerun sees the database as it is and decides afresh (storage/database.py).
+    SQLite never raises these: its writers queue on the write gate."""
+    @functools.wraps(view)
+    def run(**kwargs):
+        for attempt in itertools.count(1):
+            try:
+                return view(**kwargs)
+            except DBAPIError as exc:
+                if not g.get("writes") or g.get("write_committed") or \
+                        not retryable(exc, attempt):
+                    raise
+                current_app.logger.info("retrying %s %s after: %s", request.method,
+                                        request.path, (str(exc.orig).splitlines() or [""])[0])
+            db.session.rollback()
+            retry_pause(attempt)
+    return run
 
 
 bp = _ScimBlueprint("scim", __name__)
@@ -36,6 +69,7 @@ def _authenticate():
     # POST .search is a query.
     writes = request.method in WRITE_METHODS and not request.path.endswith("/.search")
     g.write_intent_token = set_write_intent(writes)
+    g.writes = writes
     if writes:  # the events this write records name its request (domain/events/outbox.py)
         outbox.bind(db.session, g.get("request_id"), base_url())
     # The token check and a read's queries run on a pooled connection of their own
@@ -72,6 +106,7 @@ def commit_write() -> None:
     user's groups, a group's members) is a plain read, so neither the write gate nor
     SQLite's write lock stays held while the response is built and logged."""
     db.session.commit()
+    g.write_committed = True  # from here a failure must not run the write again
     set_write_intent(False)  # the teardown's reset still restores the default
 
 

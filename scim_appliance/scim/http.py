@@ -13,6 +13,7 @@ from __future__ import annotations
 import orjson
 from flask import Flask, current_app, request
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..domain.protocol import json_input
@@ -84,9 +85,10 @@ def register_error_handlers(app: Flask) -> None:
         return scim_response(_error_body(status, detail), status, headers)
 
     @app.errorhandler(OperationalError)
-    def _database_busy(exc: OperationalError):
+    @app.errorhandler(PoolTimeout)  # every pooled connection busy for 30 s (DATABASE_POOL_SIZE)
+    def _database_busy(exc: OperationalError | PoolTimeout):
         db.session.rollback()
-        app.logger.error("database error: %s", exc.orig)
+        app.logger.error("database error: %s", getattr(exc, "orig", None) or exc)
         return scim_response(
             _error_body(503, "the appliance database is busy or unavailable; retry later"),
             503, {"Retry-After": "5"})

@@ -21,34 +21,47 @@ from ..domain.events.worker import DeliveryWorker
 from ..domain.notify.mailer import SmtpSettings
 from ..domain.notify.notifier import Notifier
 from ..domain.notify.seats import SeatWatch
+from ..storage.database import Lease
 from ..storage.extensions import db
 from .log_writer import log_writer
 
 log = logging.getLogger(__name__)
 
 
-class NotifyWorker(threading.Thread):
-    """Drives a Notifier until stopped; every error is logged and the loop goes on."""
+NOTIFY_LEASE = "scim_appliance.notify"
 
-    def __init__(self, notifier: Notifier, tick: float, seats: SeatWatch | None = None):
+
+class NotifyWorker(threading.Thread):
+    """Drives a Notifier until stopped; every error is logged and the loop goes on.
+
+    Only where the database lease is held (storage/database.py `Lease`): several nodes
+    on one PostgreSQL database then send each digest once, from one node, and keep to
+    one digest per window between them; when that node goes, another takes over."""
+
+    def __init__(self, notifier: Notifier, tick: float, lease: Lease | None = None,
+                 seats: SeatWatch | None = None):
         super().__init__(daemon=True, name="scim-notify")
         self.notifier = notifier
         self.seats = seats
         self.tick = tick
+        self.lease = lease
         self._stopping = threading.Event()
 
     def run(self) -> None:
         while not self._stopping.wait(self.tick):
             try:
-                self.notifier.run_once()
-                if self.seats is not None:
-                    self.seats.run_once()
+                if self.lease is None or self.lease.held():
+                    self.notifier.run_once()
+                    if self.seats is not None:
+                        self.seats.run_once()
             except Exception:  # noqa: BLE001 - the worker must outlive a bad moment
                 log.exception("failure-email worker: unexpected error")
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         self.join(timeout)
+        if self.lease is not None:
+            self.lease.release()
 
 
 class Ticker(threading.Thread):
@@ -93,8 +106,10 @@ class Background:
             ticker.stop()
         if self.worker is not None:
             self.worker.stop()
-        if not log_writer(self.app).flush(timeout=10):
+        writer = log_writer(self.app)
+        if not writer.flush(timeout=10):
             log.warning("provisioning log entries still queued at shutdown were lost")
+        writer.prune_lease.release()
 
 
 def prepare(app: Flask) -> SmtpSettings | None:
@@ -104,7 +119,8 @@ def prepare(app: Flask) -> SmtpSettings | None:
 
 def start(app: Flask, instance: str, notify: bool = True) -> Background:
     """Create missing log tables, the log writer and (when configured and `notify`)
-    the failure-email worker; with several worker processes only one notifies.
+    the failure-email worker; with several worker processes only one notifies, and
+    with several nodes only the one holding the database lease.
 
     Raises ValueError for a bad SMTP_SECURITY, so `serve` refuses to start with it.
     """
@@ -118,7 +134,8 @@ def start(app: Flask, instance: str, notify: bool = True) -> Background:
         notifier = Notifier(engine, settings, window_seconds=window, instance=instance)
         cap = int(app.config.get("MAX_ACTIVE_USERS") or 0)
         seats = SeatWatch(engine, settings, cap, instance=instance) if cap else None
-        worker = NotifyWorker(notifier, tick=max(0.2, min(5.0, window / 4)), seats=seats)
+        worker = NotifyWorker(notifier, tick=max(0.2, min(5.0, window / 4)),
+                              lease=Lease(engine, NOTIFY_LEASE), seats=seats)
         worker.start()
     tickers = [Ticker("scim-webhooks", delivery_worker(app, engine).run_once, 0.5)]
     if notify:

@@ -9,6 +9,8 @@ here is logged to stderr and never reaches a request.
 After the first entry of a batch the thread gathers for `gather_seconds`, so a busy
 server commits a few times a second instead of once per request: each commit briefly
 takes SQLite's single write lock and the thread shares the GIL with request threads.
+When the database refuses a batch (an entry it cannot store), the batch is stored
+again one entry per transaction, so only the bad entry is lost, and logged.
 
 Requests that did not pass the token check are not entries: the writer adds them to
 per-minute counts (domain/log/auth_failures.py), a few UPSERTs per batch however many
@@ -18,8 +20,12 @@ The thread starts on the first entry and ends after `idle_seconds` without one, 
 created and dropped (tests, CLI) leave no thread behind. It prunes entries older than
 LOG_RETENTION_DAYS and beyond LOG_MAX_ROWS once an hour, and sooner whenever it has
 added a hundredth of LOG_MAX_ROWS since its last pruning: the table never holds more
-than LOG_MAX_ROWS plus that much per worker process. Entries still queued when the
-process is killed are lost; `serve` flushes the queue on SIGTERM/Ctrl-C.
+than LOG_MAX_ROWS plus that much per worker process. The hourly pruning runs only in
+the process holding the database lease (storage/database.py `Lease`), so several
+processes or nodes on one PostgreSQL database prune once an hour between them; the
+pruning by count stays with each writer, since it bounds what that writer added.
+Entries still queued when the process is killed are lost; `serve` flushes the queue
+on SIGTERM/Ctrl-C.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from ..domain.log import auth_failures
 from ..domain.log import store as log_store
 from ..domain.log.entries import RequestFacts, describe
 from ..domain.notify.mailer import notifications_configured
-from ..storage.database import write_intent
+from ..storage.database import Lease, write_intent
 from ..storage.extensions import db
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,7 @@ PRUNE_EVERY = timedelta(hours=1)
 # However large LOG_MAX_ROWS, prune after this many new rows at the latest.
 PRUNE_AFTER_ROWS = 1000
 EXTENSION = "scim_provisioning_log"
+PRUNE_LEASE = "scim_appliance.prune"
 _create_lock = threading.Lock()
 
 
@@ -79,6 +86,7 @@ class LogWriter:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pruned_at = None
+        self.prune_lease = Lease(engine, PRUNE_LEASE)
 
     def submit(self, facts: RequestFacts) -> None:
         """Queue one request's facts; never blocks, never raises."""
@@ -138,16 +146,38 @@ class LogWriter:
                 self._done += len(batch)
 
     def _write(self, batch: list[RequestFacts]) -> None:
+        try:
+            new_counts = self._store(batch)
+        except Exception:  # noqa: BLE001 - one bad entry must not cost the batch
+            if len(batch) == 1:
+                raise
+            log.warning("a batch of %d provisioning log entries was refused by the database; "
+                        "storing them one by one", len(batch))
+            new_counts = 0
+            for facts in batch:
+                try:
+                    new_counts += self._store([facts])
+                except Exception:  # noqa: BLE001
+                    log.exception("could not write the provisioning log entry of request %s",
+                                  facts.request_id)
+        self._added_since_prune += new_counts
+        now = utcnow()
+        if self._added_since_prune >= self.prune_after:
+            self._prune(now)
+        elif self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            if self.prune_lease.held():
+                self._prune(now)
+            else:  # another process prunes this hour; ask again in an hour
+                self._pruned_at = now
+
+    def _store(self, batch: list[RequestFacts]) -> int:
+        """One transaction for the batch; returns the rows it added."""
         entries = [describe(facts) for facts in batch if facts.refusal is None]
         refused = [facts for facts in batch if facts.refusal is not None]
         with write_intent(), Session(self.engine) as session, session.begin():
             log_store.record_entries(session, entries, notify=self.notify)
             new_counts = auth_failures.count_refusals(session, refused)
-        self._added_since_prune += len(entries) + new_counts
-        now = utcnow()
-        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY \
-                or self._added_since_prune >= self.prune_after:
-            self._prune(now)
+        return len(entries) + new_counts
 
     def _prune(self, now) -> None:
         self._pruned_at, self._added_since_prune = now, 0

@@ -1,25 +1,37 @@
-"""Engine set-up: SQLite pragmas and transaction modes that make one file safe to share.
+"""Engine set-up: SQLite pragmas and transaction modes that make one file safe to share;
+on PostgreSQL, which transaction failures a request may retry.
 
 SQLite runs in WAL mode so readers never wait for the writer, with a busy timeout so
 concurrent writers queue instead of failing. Write requests open their transaction
 with BEGIN IMMEDIATE: a deferred transaction that reads and then writes can fail
 with "database is locked" when another writer got there first, which under
 Entra's parallel requests would turn into spurious 500s.
+
+None of that applies to PostgreSQL (no pragmas, no gate, no BEGIN IMMEDIATE): its
+writers run side by side under READ COMMITTED, and what the gate gives SQLite comes
+from row locks instead. A write reads a resource's row FOR UPDATE before its
+document, locks shared rows groups first and in id order
+(domain/resources/versions.py), and a request whose transaction still meets a
+deadlock or a serialization failure is rolled back and run again (`retryable`, used
+by scim/blueprint.py) a bounded number of times. docs/architecture.md, "Concurrent
+writes", has the whole argument.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import Pool
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool, Pool
 
 try:
     import fcntl
@@ -137,7 +149,7 @@ def _gate_for(database: str | None) -> WriteGate:
 @event.listens_for(Engine, "begin")
 def _on_begin(conn):
     if conn.dialect.name != "sqlite":
-        return
+        return  # PostgreSQL: row locks and `retryable` instead (module docstring)
     if not _write_intent.get():
         conn.exec_driver_sql("BEGIN")
         return
@@ -178,3 +190,95 @@ def set_write_intent(flag: bool):
 
 def reset_write_intent(token) -> None:
     _write_intent.reset(token)
+
+
+# PostgreSQL's SQLSTATEs for "run the transaction again" (Appendix A of its manual):
+# deadlock_detected and serialization_failure. Both roll back the whole transaction.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+RETRY_ATTEMPTS = 5
+
+
+def retryable(exc: BaseException, attempt: int) -> bool:
+    """Whether a request whose transaction failed with `exc` on its `attempt`-th run may
+    run again from the start: a deadlock, a serialization failure, or a connection the
+    server dropped (a restart) before the transaction committed."""
+    if attempt >= RETRY_ATTEMPTS or not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) in RETRY_SQLSTATES or \
+        getattr(orig, "pgcode", None) in RETRY_SQLSTATES
+
+
+def retry_pause(attempt: int) -> None:
+    """A short random wait (up to 20, 40, 80, 160 ms) so the transactions that collided
+    do not collide again in step."""
+    time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
+
+
+class Lease:
+    """One holder among every process of every node sharing a database: the failure
+    email and the hourly pruning run where it is held, not once per node.
+
+    On PostgreSQL it is a session-level advisory lock (pg_try_advisory_lock) on a
+    connection of its own, outside the pool: held for as long as that connection lives,
+    so a node that stops, crashes or loses the server gives it up and the next
+    `held()` elsewhere takes it over. `held()` checks its connection each call (every
+    few seconds at most), so a restart of the server is noticed there too. SQLite
+    serves one host, where `serve` already gives this work to worker process 0: always
+    held.
+    """
+
+    def __init__(self, engine: Engine, name: str):
+        self.url = engine.url
+        self.name = name
+        # A stable 64-bit key per name (Python's hash() differs per process).
+        self.key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big",
+                                  signed=True)
+        self._engine: Engine | None = None
+        self._conn = None
+        self._lock = threading.Lock()
+
+    def held(self) -> bool:
+        if self.url.get_backend_name() == "sqlite":
+            return True
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.exec_driver_sql("SELECT 1")
+                    return True
+                except Exception:  # noqa: BLE001 - the lock went with the connection
+                    self._close()
+            try:
+                if self._engine is None:
+                    self._engine = create_engine(self.url, poolclass=NullPool,
+                                                 isolation_level="AUTOCOMMIT")
+                conn = self._engine.connect()
+            except Exception:  # noqa: BLE001 - no server: nobody holds it here
+                return False
+            try:
+                got = conn.exec_driver_sql("SELECT pg_try_advisory_lock(%(key)s)",
+                                           {"key": self.key}).scalar()
+            except Exception:  # noqa: BLE001
+                got = False
+            if got:
+                self._conn = conn
+                return True
+            conn.close()
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            self._close()
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()  # the session ends, and its advisory lock with it
+            except Exception:  # noqa: BLE001
+                pass

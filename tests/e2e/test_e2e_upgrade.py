@@ -27,7 +27,7 @@ def test_a_0_1_0_database_is_served_identically_after_db_upgrade(tmp_path):
     before = counts(database)
     assert before["users"] == 5 and before["memberships"] == 6
     run(instance, "db", "upgrade")
-    appliance = RunningAppliance(instance)
+    appliance = RunningAppliance(instance, database="sqlite")
     appliance.token = fixture["token"]
     appliance.serve()
     try:

@@ -9,12 +9,13 @@ sent stored beyond the path.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from tests.appliance_server import RunningAppliance
+from sqlalchemy import create_engine
+
+from tests.appliance_server import DATABASE_KEY, RunningAppliance
 from tests.hostile_text import HOSTILE
 
 REQUESTS = 600
@@ -58,9 +59,17 @@ def test_bad_token_requests_are_counted_within_a_bound(tmp_path):
         assert {r["reason"] for r in rows} == {"invalid_token", "no_token", "replaced_token"}
         assert all(len(r["examples"]) <= 3 for r in rows)
         assert json.loads(server.cli("log", "--json")) == []
-        with sqlite3.connect(tmp_path / "instance" / "scim-appliance.db") as db:
-            assert db.execute("SELECT count(*) FROM provisioning_log").fetchone() == (0,)
-            stored = "".join(str(row) for row in db.execute("SELECT * FROM auth_failures"))
+        url = server.env.get(DATABASE_KEY) or \
+            f"sqlite:///{tmp_path / 'instance' / 'scim-appliance.db'}"
+        engine = create_engine(url)
+        try:
+            with engine.connect() as db:
+                assert db.exec_driver_sql("SELECT count(*) FROM provisioning_log"
+                                          ).scalar_one() == 0
+                stored = "".join(str(tuple(row)) for row in
+                                 db.exec_driver_sql("SELECT * FROM auth_failures"))
+        finally:
+            engine.dispose()
         assert "mallory" not in stored and "FAKE-LINE" not in stored
         assert len(stored) < 1000 * len(rows)
     finally:

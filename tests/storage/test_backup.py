@@ -46,7 +46,7 @@ class Writer(threading.Thread):
 def test_backup_while_entra_writes_and_restore_serves_everything_acknowledged_before(
         tmp_path):
     instance = tmp_path / "instance"
-    appliance = RunningAppliance(instance).start()
+    appliance = RunningAppliance(instance, database="sqlite").start()
     writer = Writer(appliance)
     try:
         writer.start()
@@ -76,7 +76,7 @@ def test_backup_while_entra_writes_and_restore_serves_everything_acknowledged_be
     assert "Restored" in out and "kept at" in out
     aside = next((instance / "backups").glob("scim-appliance-before-restore-*.db"))
     assert counts(aside)["users"] == live_users  # nothing is thrown away
-    restored = RunningAppliance(instance)
+    restored = RunningAppliance(instance, database="sqlite")
     restored.token = appliance.token  # the same Secret Token
     restored.serve()
     try:

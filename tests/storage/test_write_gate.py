@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from scim_appliance.storage.database import _gate_for, write_intent
 from scim_appliance.storage.extensions import db
 from tests.conftest import make_user
+from tests.pg import sqlite_only
 
 
 def _gate(app):
@@ -31,6 +32,7 @@ def test_each_write_request_gives_the_gate_back(app, scim):
     assert not gate.locked()
 
 
+@sqlite_only("the write gate; PostgreSQL uses row locks, tests/postgres")
 def test_a_second_writer_waits_for_the_first_to_commit(app):
     gate = _gate(app)
     order = []
@@ -94,6 +96,7 @@ with app.app_context():
 """
 
 
+@sqlite_only("the write gate; PostgreSQL uses row locks, tests/postgres")
 def test_another_process_waits_on_the_gate_file_not_the_busy_handler(app):
     """`serve` workers and the CLI share the gate through an flock on `<db>-gate`."""
     import subprocess

@@ -124,9 +124,13 @@ def _flush(session: Session, display_name: str) -> None:
 def _resolve_members(session: Session, group_id: str, ids: list[str]) -> list[tuple[str, str]]:
     """(id, type) for each id; any id that is neither a user nor a group is refused."""
     kinds: dict[str, str] = {}
-    for chunk in _chunks(ids):
+    # Locked (FOR UPDATE on PostgreSQL) in id order after the group: a user deleted
+    # meanwhile is then either gone here (refused) or deleted after this commits, with
+    # the new membership (versions.py has the order).
+    for chunk in _chunks(sorted(set(ids))):
         kinds.update({i: "User" for i in session.execute(
-            select(User.id).where(User.id.in_(chunk))).scalars()})
+            select(User.id).where(User.id.in_(chunk)).order_by(User.id)
+            .with_for_update()).scalars()})
     rest = [i for i in ids if i not in kinds]
     for chunk in _chunks(rest):
         kinds.update({i: "Group" for i in session.execute(
@@ -147,14 +151,16 @@ def _insert_members(session: Session, group_id: str, members: list[tuple[str, st
 
     Not a multi-row VALUES statement: SQLAlchemy compiles one of those afresh for every
     batch (1,000 members: ~80 ms of compiling), whereas a single-row INSERT run with
-    executemany is compiled once and cached. Writers are serialised (BEGIN IMMEDIATE),
-    so the set read here is the set the INSERT meets; ON CONFLICT stays as a guard.
+    executemany is compiled once and cached. Writers of one group are serialised
+    (SQLite: BEGIN IMMEDIATE; PostgreSQL: the group's row lock), so the set read here
+    is the set the INSERT meets; ON CONFLICT stays as a guard.
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Membership.__table__).on_conflict_do_nothing()
     conn = session.connection()
     added = 0
+    members = sorted(members)  # the users' version bumps lock rows in id order
     for chunk in _chunks(members):
         present = set(conn.execute(_PRESENT, {"group_id": group_id,
                                               "ids": [m for m, _ in chunk]}).scalars())
@@ -225,7 +231,7 @@ def create_group(session: Session, payload, *, source: str = "scim",
     if source == "scim":
         local = session.execute(select(Group).where(
             Group.display_name_ci == doc["displayName"].lower(), Group.source == "local")
-        ).scalar_one_or_none()
+            .with_for_update()).scalar_one_or_none()
         if local is not None:
             return _adopt(session, local, doc, ids, rules)
     _check_unique(session, doc["displayName"])
@@ -264,8 +270,10 @@ def _adopt(session: Session, group: Group, doc: dict, ids: list[str],
     return group
 
 
-def get_group(session: Session, group_id: str) -> Group:
-    group = session.get(Group, group_id) if isinstance(group_id, str) else None
+def get_group(session: Session, group_id: str, *, lock: bool = False) -> Group:
+    """`lock`: read under a row lock, as users.get_user."""
+    group = (session.get(Group, group_id, with_for_update=lock or None)
+             if isinstance(group_id, str) else None)
     if group is None:
         raise NotFound(f"no Group with id '{group_id}'")
     return group
@@ -295,7 +303,7 @@ def replace_group(session: Session, group_id: str, payload, if_match: str | None
                   rules: NameRules | None = None, source: str | None = "scim"):
     """PUT: attributes and the member list are replaced by the body's. `source`: who
     writes; a SCIM client (the default) adopts a local group."""
-    group = get_group(session, group_id)
+    group = get_group(session, group_id, lock=True)
     check_if_match(group, if_match)
     doc = load_resource(payload, GROUP_TYPE)
     ids = _member_ids(doc.pop("members", None))
@@ -315,7 +323,7 @@ def patch_group(session: Session, group_id: str, body, if_match: str | None = No
                 rules: NameRules | None = None, source: str | None = "scim") -> Group:
     """PATCH: attribute changes on the document, member changes set-based, all or none;
     `source` as for replace_group."""
-    group = get_group(session, group_id)
+    group = get_group(session, group_id, lock=True)
     check_if_match(group, if_match)
     member_ops: list[MemberOp] = []
     patched = apply_patch(group.data, body, GROUP_TYPE, member_ops=member_ops)
@@ -334,7 +342,7 @@ def patch_group(session: Session, group_id: str, body, if_match: str | None = No
 
 def delete_group(session: Session, group_id: str, if_match: str | None = None) -> None:
     """DELETE: the group and its memberships (and its membership in other groups) go."""
-    group = get_group(session, group_id)
+    group = get_group(session, group_id, lock=True)
     check_if_match(group, if_match)
     _record(session, events.GROUP_DELETED, group)  # rolled back with the delete if it fails
     touch_members_of(session, group.id)

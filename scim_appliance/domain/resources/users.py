@@ -32,7 +32,7 @@ from ..protocol.validation import check_text, load_resource, validate_document
 from ..query.direct_reads import Prepared, Reads
 from .representation import etag, render_user
 from .seats import is_active, take_seat
-from .versions import touch_groups_of
+from .versions import lock_groups_of, touch_groups_of
 
 USER_NAME = USER_TYPE.core.attribute("userName")
 
@@ -110,7 +110,7 @@ def create_user(session: Session, payload, *, source: str = "scim",
     holder = _holder(session, doc["userName"])
     if holder is not None:
         if source == "scim" and holder.source == "local":
-            return _adopt(session, session.get(User, holder.id), doc, rules, seats)
+            return _adopt(session, get_user(session, holder.id, lock=True), doc, rules, seats)
         raise _taken_error(doc["userName"])
     if is_active(doc):
         take_seat(session, seats)
@@ -165,8 +165,12 @@ def _insert(session: Session, user: User) -> None:
     session.add(user)
 
 
-def get_user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id) if isinstance(user_id, str) else None
+def get_user(session: Session, user_id: str, *, lock: bool = False) -> User:
+    """`lock`: a write reads the document under a row lock (FOR UPDATE; nothing on
+    SQLite, whose writers are serialised), so no concurrent writer changes it between
+    this read and the UPDATE: no lost update, one version per acknowledged write."""
+    user = (session.get(User, user_id, with_for_update=lock or None)
+            if isinstance(user_id, str) else None)
     if user is None:
         raise NotFound(f"no User with id '{user_id}'")
     return user
@@ -214,7 +218,7 @@ def replace_user(session: Session, user_id: str, payload, if_match: str | None =
 
     `source`: who writes; a SCIM client (the default) adopts a local account.
     """
-    user = get_user(session, user_id)
+    user = get_user(session, user_id, lock=True)
     check_if_match(user, if_match)
     doc = _prepare(load_resource(payload, USER_TYPE))
     return _write(session, user, doc, rules, claimed=claim_source(user, source), seats=seats)
@@ -224,7 +228,7 @@ def patch_user(session: Session, user_id: str, body, if_match: str | None = None
                rules: NameRules | None = None, source: str | None = "scim",
                seats: int | None = None) -> User:
     """PATCH (RFC 7644 §3.5.2), all operations or none; `source` as for replace_user."""
-    user = get_user(session, user_id)
+    user = get_user(session, user_id, lock=True)
     check_if_match(user, if_match)
     patched = apply_patch(user.data, body, USER_TYPE)
     doc = _prepare(validate_document(patched, USER_TYPE))
@@ -244,7 +248,8 @@ def rename_user(session: Session, user: User, user_name: str, *,
 
 def delete_user(session: Session, user_id: str, if_match: str | None = None) -> None:
     """DELETE: the user and its group memberships go; filters no longer match it."""
-    user = get_user(session, user_id)
+    lock_groups_of(session, user_id)  # groups first, then the user (versions.py)
+    user = get_user(session, user_id, lock=True)
     check_if_match(user, if_match)
     _record(session, events.USER_DELETED, user)  # rolled back with the delete if it fails
     touch_groups_of(session, user.id)  # their `members` lose this user

@@ -1,0 +1,1 @@
+"""PostgreSQL as a first-class backend: several nodes, concurrent writes, restarts."""
