@@ -95,3 +95,21 @@ def test_sigkill_during_deliveries_loses_nothing(appliance, receiver):
               if p["type"].startswith("user.")]
     assert titles == [None] + [f"t{n}" for n in range(15)]
     assert json.dumps(receiver.rejected) == "[]"
+
+
+def test_two_worker_processes_deliver_each_event_once(tmp_path, receiver):
+    """`serve` with two processes: both run a delivery worker on the one database."""
+    server = RunningAppliance(tmp_path / "two", env={"SCIM_APPLIANCE_PROCESSES": "2"})
+    try:
+        hook(server, receiver)
+        server.start()
+        http = server.session()
+        for n in range(30):
+            assert http.post(f"{server.base}/scim/Users", json={
+                "schemas": [USER], "userName": f"p{n}@contoso.com"}).status_code == 201
+        events = recorded_events(server.instance)
+        wait_for(lambda: set(receiver.unique()) == set(events), timeout=120)
+        ids = [p["id"] for p in receiver.payloads()]
+        assert len(ids) == len(set(ids)) == 32  # token and sync events, 30 users
+    finally:
+        server.stop()
