@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
-from ..appliance_server import RunningAppliance
+from ..appliance_server import DATABASE_KEY, RunningAppliance
 from .receiver import Receiver, wait_for
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -31,9 +32,16 @@ def appliance(tmp_path):
     server.stop()
 
 
-def recorded_events(instance) -> list[str]:
-    with sqlite3.connect(instance / "scim-appliance.db") as connection:
-        return [row[0] for row in connection.execute("SELECT id FROM events ORDER BY seq")]
+def recorded_events(appliance) -> list[str]:
+    """The outbox's event ids, from the appliance's own database (SQLite or PostgreSQL)."""
+    url = appliance.env.get(DATABASE_KEY) or f"sqlite:///{appliance.instance / 'scim-appliance.db'}"
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return [row[0] for row in connection.exec_driver_sql(
+                "SELECT id FROM events ORDER BY seq")]
+    finally:
+        engine.dispose()
 
 
 def hook(appliance, receiver):
@@ -63,7 +71,7 @@ def test_slow_and_broken_receivers_never_fail_a_scim_request(appliance, receiver
     wait_for(lambda: receiver.attempts >= 2)
     receiver.mode = "ok"
     # the next attempt (30 s later at most) succeeds and everything follows
-    events = recorded_events(appliance.instance)
+    events = recorded_events(appliance)
     assert len(events) == 12  # start(): token issue and sync enable; 5 POSTs, 5 PATCHes
     wait_for(lambda: set(receiver.unique()) == set(events), timeout=180)
     assert receiver.rejected == []
@@ -85,7 +93,7 @@ def test_sigkill_during_deliveries_loses_nothing(appliance, receiver):
     appliance.proc.wait(10)
     appliance.proc = None
     delivered_before = len(receiver.unique())
-    events = recorded_events(appliance.instance)
+    events = recorded_events(appliance)
     assert len(events) == 18 and delivered_before < 18  # 2 appliance events, then 16
     receiver.mode = "ok"
     appliance.serve()  # the same instance, restarted
@@ -107,7 +115,7 @@ def test_two_worker_processes_deliver_each_event_once(tmp_path, receiver):
         for n in range(30):
             assert http.post(f"{server.base}/scim/Users", json={
                 "schemas": [USER], "userName": f"p{n}@contoso.com"}).status_code == 201
-        events = recorded_events(server.instance)
+        events = recorded_events(server)
         wait_for(lambda: set(receiver.unique()) == set(events), timeout=120)
         ids = [p["id"] for p in receiver.payloads()]
         assert len(ids) == len(set(ids)) == 32  # token and sync events, 30 users
