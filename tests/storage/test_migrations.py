@@ -186,7 +186,7 @@ def test_db_upgrade_derives_the_names_of_a_database_from_before_the_name_rules(t
 
 def test_commands_refuse_a_schema_behind_or_ahead_of_the_code_in_one_line(tmp_path):
     instance, _ = release_instance(tmp_path, "release-0.1.0")
-    # serve exits 78 (EX_CONFIG, cli/serve.py): systemd must not restart into it
+    # serve: 78 (EX_CONFIG), which the systemd unit does not restart into (deploy/)
     for args, status in ((("serve", "--port", "1"), 78), (("token", "status"), 1)):
         proc = run(instance, *args, check=False)
         assert proc.returncode == status
