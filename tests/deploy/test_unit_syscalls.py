@@ -77,7 +77,10 @@ def traces(tmp_path_factory):
     strace = require("strace", "strace")
     tmp = tmp_path_factory.mktemp("syscalls")
     instance, fixture = release_instance(tmp, "release-0.1.0")
-    appliance = RunningAppliance(instance, env={"SCIM_APPLIANCE_PROCESSES": "2"})
+    # The 0.1.0 fixture is a SQLite file: named here, so no other backend is used.
+    appliance = RunningAppliance(instance, env={
+        "SCIM_APPLIANCE_PROCESSES": "2",
+        "SCIM_APPLIANCE_SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'scim-appliance.db'}"})
     appliance.token = fixture["token"]
     upgrade = tmp / "upgrade.trace"
     subprocess.run(traced(strace, upgrade, [sys.executable, "-m", "scim_appliance", "db",
