@@ -33,6 +33,9 @@ def _create_app():
 
     try:
         return create_app()
+    except click.ClickException as exc:  # a setting the app refused, in its own words
+        click.echo(safe_text(f"Error: {exc.message}"), err=True)
+        raise SystemExit(EXIT_CONFIG) from None
     except Exception as exc:  # noqa: BLE001 - the contract is one line, no traceback
         click.echo(safe_text(f"Error: the configuration cannot be loaded: "
                              f"{type(exc).__name__}: {exc}"), err=True)

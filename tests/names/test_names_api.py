@@ -310,7 +310,8 @@ def test_bad_name_rules_settings_fail_the_cli_with_one_line(tmp_path):
                 "SCIM_APPLIANCE_NAME_RULES_MODE": "lenient"})
     proc = subprocess.run([sys.executable, "-m", "scim_appliance", "names", "presets"],
                           env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    # 78 (EX_CONFIG, cli/serve.py): a service manager must not restart into it
+    assert proc.returncode == 78 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "Error: invalid name-rules configuration: name-rules mode must be one of sanitize, "
         "reject, not 'lenient'"]
