@@ -77,6 +77,10 @@ DEFAULTS = {
     "NOTIFY_TO": None,
     # At most one digest per this many seconds; a failure waits at most this long.
     "NOTIFY_DIGEST_SECONDS": 300,
+    # Operator console (scim_appliance/console/): a signed-in session ends after this
+    # many seconds without a request, and this many seconds after sign-in at the latest.
+    "CONSOLE_IDLE_TIMEOUT": 1800,
+    "CONSOLE_SESSION_LIFETIME": 43200,
 }
 
 ENV_PREFIX = "SCIM_APPLIANCE_"

@@ -15,8 +15,8 @@ from scim_appliance.domain.admins import administrators, audit, sessions, thrott
 from scim_appliance.domain.admins.passwords import MIN_LENGTH
 from scim_appliance.storage.extensions import db
 from scim_appliance.storage.models import AuditEntry, ConsoleSession, SignInFailure
+from tests.console.conftest import PASSWORD
 
-PASSWORD = "correct horse battery"
 CLI_ACTOR = audit.Actor("cli")
 
 
@@ -55,7 +55,7 @@ def test_sign_in_starts_a_session_and_one_failure_message_for_name_and_password(
         administrators.sign_in(ctx, "nobody", PASSWORD, "10.0.0.1")
     admin, token = administrators.sign_in(ctx, "Alex", PASSWORD, "10.0.0.1")
     ctx.commit()
-    assert sessions.resolve(ctx, token, sessions.Timeouts()).id == admin.id
+    assert sessions.resolve(ctx, token, sessions.Timeouts()).administrator.id == admin.id
     stored = ctx.scalars(select(ConsoleSession.id)).all()
     assert token not in stored and len(stored) == 1  # only its hash
     # the success forgets the account's failures, not the other name's
@@ -99,12 +99,12 @@ def test_sessions_end_on_idle_timeout_and_absolute_lifetime(ctx):
     ctx.flush()
     row = ctx.scalars(select(ConsoleSession)).one()
     timeouts = sessions.Timeouts(idle=timedelta(minutes=30), lifetime=timedelta(hours=12))
+    assert sessions.resolve(ctx, token, timeouts).touch_due is False
     row.last_seen_at -= timedelta(minutes=31)
     assert sessions.resolve(ctx, token, timeouts) is None
-    assert ctx.scalars(select(ConsoleSession)).all() == []
-    token = sessions.start(ctx, admin, "10.0.0.1")
+    token = sessions.start(ctx, admin, "10.0.0.1", timeouts)
     ctx.flush()
-    row = ctx.scalars(select(ConsoleSession)).one()
+    row = ctx.scalars(select(ConsoleSession)).one()  # the timed-out one was deleted
     row.created_at -= timedelta(hours=13)  # seen a moment ago, but too old
     assert sessions.resolve(ctx, token, timeouts) is None
     assert sessions.resolve(ctx, "not-a-token", timeouts) is None

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...storage.models import Administrator, ConsoleSession
@@ -36,18 +36,30 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def start(session: Session, admin: Administrator, client: str | None) -> str:
-    """A fresh session for `admin`; returns the token the browser keeps."""
+def start(session: Session, admin: Administrator, client: str | None,
+          timeouts: Timeouts = Timeouts()) -> str:
+    """A fresh session for `admin`; returns the token the browser keeps. Sessions that
+    timed out (anyone's) are deleted on the way, so the table holds live ones only."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
+    session.execute(delete(ConsoleSession).where(or_(
+        ConsoleSession.last_seen_at < now - timeouts.idle,
+        ConsoleSession.created_at < now - timeouts.lifetime)))
     session.add(ConsoleSession(id=_hash(token), administrator_id=admin.id, created_at=now,
                                last_seen_at=now, client=(client or "")[:64] or None))
     return token
 
 
-def resolve(session: Session, token: str | None, timeouts: Timeouts) -> Administrator | None:
-    """The administrator a live session token belongs to, else None (an expired
-    session is deleted on the way)."""
+@dataclass(frozen=True)
+class Resolved:
+    administrator: Administrator
+    # `last_seen_at` is due to be written (touch), in a short write of its own.
+    touch_due: bool
+
+
+def resolve(session: Session, token: str | None, timeouts: Timeouts) -> Resolved | None:
+    """The administrator a live session token belongs to, else None. Only reads: a page
+    view is not a write (the caller touches the session when `touch_due`)."""
     if not token or len(token) > 128:
         return None
     row = session.get(ConsoleSession, _hash(token))
@@ -55,11 +67,16 @@ def resolve(session: Session, token: str | None, timeouts: Timeouts) -> Administ
         return None
     now = utcnow()
     if now - row.last_seen_at > timeouts.idle or now - row.created_at > timeouts.lifetime:
-        session.delete(row)
         return None
-    if now - row.last_seen_at > TOUCH_RESOLUTION:
-        row.last_seen_at = now
-    return session.get(Administrator, row.administrator_id)
+    admin = session.get(Administrator, row.administrator_id)
+    if admin is None:
+        return None
+    return Resolved(admin, now - row.last_seen_at > TOUCH_RESOLUTION)
+
+
+def touch(session: Session, token: str) -> None:
+    session.execute(update(ConsoleSession).where(ConsoleSession.id == _hash(token))
+                    .values(last_seen_at=utcnow()))
 
 
 def end(session: Session, token: str | None) -> None:
