@@ -178,3 +178,12 @@ def test_the_last_administrator_cannot_be_removed_and_own_reset_signs_out(consol
                       {"password": "another long password"})
     assert console.get("/").status_code == 302  # the own session ended too
     assert console.get("/administrators/nobody/remove").status_code in (302, 404)
+
+
+@pytest.mark.parametrize("query", ["Renée", 'say "hi"', "back\\slash", "50%", "a_b", "x!y"])
+def test_plain_text_that_json_escapes_or_like_treats_specially_is_still_found(console, scim,
+                                                                              query):
+    make_user(scim, "decoy@contoso.com", displayName="nothing to see")
+    make_user(scim, "match@contoso.com", displayName=f"has {query} inside")
+    page = console.get("/users", query_string={"q": query}).get_data(as_text=True)
+    assert "match@contoso.com" in page and "decoy@contoso.com" not in page
