@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from ..domain.admins import administrators
 from ..domain.admins.audit import Actor
 from ..domain.display import safe_text
+from ..domain.protocol.errors import ScimError
 from ..storage.database import reset_write_intent, set_write_intent
 from ..storage.extensions import db
 
@@ -87,6 +88,11 @@ def _gate():
     if request.method == "POST":
         g.console_write_intent = set_write_intent(True)
         csrf.protect()
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                     for key, value in request.args.items(multi=True)):
+        # PostgreSQL text cannot hold NUL; refused before any look-up, as SCIM does.
+        return render_page("error.html", 400, title="Bad request",
+                           message="The address holds a NUL character (%00).")
     if request.endpoint in PUBLIC:
         return None
     if current_user.is_authenticated:
@@ -133,6 +139,15 @@ def _csrf_refused(exc):
     return render_page("error.html", 400, title="Form expired",
                        message="This form was not accepted: it expired or did not come "
                                "from this console. Go back, reload the page and try again.")
+
+
+@bp.errorhandler(ScimError)
+def _domain_refused(exc: ScimError):
+    """A domain function refused the input (the SCIM error it would answer the API
+    with): the page says why, nothing was changed."""
+    db.session.rollback()
+    return render_page("error.html", exc.status if 400 <= exc.status < 500 else 500,
+                       title="Not accepted", message=exc.detail)
 
 
 @bp.errorhandler(HTTPException)

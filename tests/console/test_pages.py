@@ -64,7 +64,7 @@ def test_the_search_takes_plain_text_or_a_scim_filter(console, scim, query, show
     assert shown in page and hidden not in page
 
 
-@pytest.mark.parametrize("query", ['"unclosed', "x" * 2000, "a\x00b", 'userName eq "x" and',
+@pytest.mark.parametrize("query", ['"unclosed', "x" * 2000, 'userName eq "x" and',
                                    "emails[type eq", "ümlaut ☃ 🙂"])
 def test_a_bad_search_gets_the_page_back_never_a_500(console, scim, query):
     make_user(scim, "adele.vance@contoso.com")
@@ -125,7 +125,7 @@ def test_a_log_entry_shows_the_advice_of_the_failure_email(console, scim):
     assert console.get("/log/999999").status_code == 404
 
 
-@pytest.mark.parametrize("args", ["since=yesterday", "until=31/12/2020", "since=%00",
+@pytest.mark.parametrize("args", ["since=yesterday", "until=31/12/2020",
                                   "page=-1&since=2h", "about=" + "x" * 5000])
 def test_bad_log_filters_get_the_page_and_a_message(console, args):
     resp = console.get(f"/log?{args}")
@@ -187,3 +187,10 @@ def test_plain_text_that_json_escapes_or_like_treats_specially_is_still_found(co
     make_user(scim, "match@contoso.com", displayName=f"has {query} inside")
     page = console.get("/users", query_string={"q": query}).get_data(as_text=True)
     assert "match@contoso.com" in page and "decoy@contoso.com" not in page
+
+
+@pytest.mark.parametrize("path", ["/users/a%00b", "/groups/%00", "/log?about=%00",
+                                  "/users?q=%00"])
+def test_a_nul_in_the_address_is_a_400_page(console, path):
+    resp = console.get(path)
+    assert resp.status_code == 400 and "NUL" in resp.get_data(as_text=True)
