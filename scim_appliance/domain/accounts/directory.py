@@ -92,7 +92,7 @@ def source_label(source: str | None) -> str:
     return SOURCE_LABELS.get(source or "scim", source or "scim")
 
 
-def _prefilter(model, text: str):
+def _prefilter(model, text: str, dialect: str):
     """A cheap first test for plain text: the stored document's JSON text holds every
     attribute the `co` filter looks at, so a row whose text lacks the search cannot
     match and the JSON functions run only on the few that have it. Text that JSON may
@@ -101,8 +101,11 @@ def _prefilter(model, text: str):
     if not text.isascii() or any(c in text for c in '"\\') or \
             any(ord(c) < 0x20 for c in text):
         return None
-    escaped = text.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return func.lower(cast(model.data, Text)).like(f"%{escaped}%", escape="!")
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    document = cast(model.data, Text)
+    if dialect == "sqlite":  # SQLite's LIKE ignores ASCII case itself: no lower() copy
+        return document.like(f"%{escaped}%", escape="!")
+    return document.ilike(f"%{escaped}%", escape="!")
 
 
 def _page(session, rtype, mapping, sort, search: Search, offset: int, limit: int,
@@ -111,7 +114,7 @@ def _page(session, rtype, mapping, sort, search: Search, offset: int, limit: int
         tree = parse_filter(search.filter_text, rtype) if search.filter_text else None
     except ScimError as exc:
         raise SearchRefused(exc.detail) from None
-    prefilter = _prefilter(mapping.model, search.plain) if search.plain else None
+    prefilter = _prefilter(mapping.model, search.plain, dialect) if search.plain else None
     if prefilter is not None:
         model = mapping.model
         key = model.user_name_ci if model is User else model.display_name_ci
