@@ -146,6 +146,8 @@ def sign_in():
     except administrators.SignInRefused:
         db.session.commit()  # the failure counts towards the throttle
         return _sign_in_page(form, next_url, 401, SIGN_IN_REFUSED)
+    if current_user.is_authenticated:  # signing in again ends the session it replaces
+        sessions.end(db.session, current_user.token)
     db.session.commit()
     # A fresh session: nothing from before sign-in (the CSRF secret included) survives.
     session.clear()

@@ -173,3 +173,13 @@ def test_sign_in_and_out_are_audited(app, console):
         actions = [r.action for r in db.session.scalars(select(AuditEntry)
                                                         .order_by(AuditEntry.id))]
     assert actions[-2:] == [audit.SIGNED_IN, audit.SIGNED_OUT]
+
+
+def test_signing_in_again_replaces_the_session(app, console):
+    with app.app_context():
+        before = set(db.session.scalars(select(ConsoleSession.id)))
+    again = console.post_form("/", "/sign-in", {"username": "alex", "password": PASSWORD})
+    assert again.status_code == 302
+    with app.app_context():
+        after = set(db.session.scalars(select(ConsoleSession.id)))
+    assert len(after) == 1 and after != before
