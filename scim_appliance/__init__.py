@@ -132,6 +132,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_scim(app)
     register_request_log(app)
 
+    from .console import register_console
+
+    register_console(app)
+
     from .cli import register_commands
 
     register_commands(app)

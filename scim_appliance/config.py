@@ -99,6 +99,10 @@ DEFAULTS = {
     # Email (and an appliance.silence event) when sync is on, the token has been used,
     # and no authenticated SCIM request came for this many minutes; 0 turns it off.
     "SILENCE_ALERT_MINUTES": 120,
+    # Operator console (scim_appliance/console/): a signed-in session ends after this
+    # many seconds without a request, and this many seconds after sign-in at the latest.
+    "CONSOLE_IDLE_TIMEOUT": 1800,
+    "CONSOLE_SESSION_LIFETIME": 43200,
 }
 
 ENV_PREFIX = "SCIM_APPLIANCE_"

@@ -15,11 +15,11 @@ from .. import __version__
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
-    from . import accounts, database, instance, log, migrate, names, serve, webhooks
+    from . import accounts, admins, database, instance, log, migrate, names, serve, webhooks
 
     for command in (*instance.COMMANDS, *database.COMMANDS, serve.serve_command):
         app.cli.add_command(command)
-    for module in (names, log, accounts, migrate, webhooks):
+    for module in (names, log, accounts, migrate, webhooks, admins):
         module.register(app)
 
 

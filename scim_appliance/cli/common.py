@@ -14,6 +14,8 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..domain.access.endpoint import https_advice  # noqa: F401  (the commands' import)
+from ..domain.access.endpoint import tenant_url as _tenant_url
 from ..domain.clock import to_rfc3339
 from ..domain.display import safe_text
 from ..server.serve_lock import ServeLock
@@ -84,20 +86,12 @@ def tenant_url(app: Flask, host: str | None = None, port: int | None = None) -> 
     listens on (the running one's, when it was started with other --host/--port)."""
     public = app.config.get("PUBLIC_URL")
     if public:
-        return public.rstrip("/") + "/scim"
+        return _tenant_url(public, "")
     if host is None and port is None:
         running = ServeLock(app.instance_path).serving_address()
         if running is not None:
             host, port = running
-    return f"http://{host or app.config['HOST']}:{port or app.config['PORT']}/scim"
-
-
-def https_advice(url: str) -> str | None:
-    """What to tell an operator whose Tenant URL Entra will not accept."""
-    if url.startswith("https://"):
-        return None
-    return ("Entra needs a public HTTPS Tenant URL: put the appliance behind a TLS-terminating "
-            "reverse proxy and set PUBLIC_URL (README, 'Running it in production').")
+    return _tenant_url(None, f"http://{host or app.config['HOST']}:{port or app.config['PORT']}")
 
 
 def when(value) -> str:

@@ -34,6 +34,7 @@ from ..domain.accounts.userid_apply import (
     read_undo,
     restoring_rules,
 )
+from ..domain.accounts.userid_jobs import UNDO_NAME
 from ..domain.accounts.userid_migration import (
     CONFLICT,
     CONVERT,
@@ -54,8 +55,6 @@ from ..storage.backup import BEFORE_USERID_MIGRATION, BEFORE_USERID_REVERT, Back
 from ..storage.extensions import db
 from ..storage.private_files import write_private
 from .common import automatic_backup, one_line_errors, ready
-
-UNDO_NAME = "userid-migration-undo.csv"
 
 
 class _Progress:

@@ -295,3 +295,77 @@ class SilenceEpisode(Base):
     alert_mail: Mapped[str] = mapped_column(String(12))
     resumed_at: Mapped[datetime | None] = mapped_column(DateTime)
     resume_mail: Mapped[str | None] = mapped_column(String(12))
+class Administrator(Base):
+    """Who may sign in to the operator console (issue 14). Only an argon2id hash of the
+    password is kept (domain/admins/passwords.py); there is no default account."""
+
+    __tablename__ = "administrators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # Sign-in is case-insensitive on the name; uniqueness compares this.
+    name_ci: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ConsoleSession(Base):
+    """One signed-in browser, kept on the server so that it can be ended there (sign-out,
+    a password change, an administrator removed). `id` is the SHA-256 of the random
+    session token the browser holds: a copy of the database opens no session."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    administrator_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("administrators.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInFailure(Base):
+    """A failed console sign-in, kept for the throttling window only
+    (domain/admins/throttle.py): counted per client address and per account name."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    account: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class AuditEntry(Base):
+    """One change an administrator made (console or CLI): who, when, from where, what.
+    No foreign key: the trail outlives the administrator."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    # The client address for the console, `cli` for a command.
+    origin: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsoleJob(Base):
+    """Long console work (the user ID migration) run on a thread of one server process;
+    its progress is here so that a page polled through any process can show it."""
+
+    __tablename__ = "console_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # running | finished | failed
+    state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict | None] = mapped_column(JSON)

@@ -113,7 +113,13 @@ def read_entries(path: str | Path, field: str) -> list[Entry]:
     `line` is the CSV line or the JSON list position, counted from 1.
     """
     text = Path(path).read_text(encoding="utf-8-sig")
-    if str(path).lower().endswith(".json") or text.lstrip()[:1] in ("[", "{"):
+    return entries_from_text(text, field, json_file=str(path).lower().endswith(".json"))
+
+
+def entries_from_text(text: str, field: str, json_file: bool = False) -> list[Entry]:
+    """`read_entries` on the file's text (the console's upload). Raises ValueError
+    (json.JSONDecodeError is one) for text that is neither."""
+    if json_file or text.lstrip()[:1] in ("[", "{"):
         return _from_json(json.loads(text), field)
     return _from_rows(list(csv.reader(io.StringIO(text))), field)
 

@@ -1,7 +1,7 @@
 """Events out (issue 16): the outbox, webhook endpoints and deliveries, silence episodes.
 
 Revision ID: 0004_events
-Revises: 0002_auth_failures
+Revises: 0003_console
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_events"
-down_revision = "0002_auth_failures"
+down_revision = "0003_console"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,37 @@
+"""The console's forms (Flask-WTF: each carries its CSRF token). Labels are what the
+pages and the browser tests find controls by."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+
+class SignInForm(FlaskForm):
+    # No validators: an empty field is one more wrong sign-in, with the same message.
+    username = StringField("Username")
+    password = PasswordField("Password")
+    submit = SubmitField("Sign in")
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation step: the button posts, carrying only the CSRF token."""
+
+    submit = SubmitField("Confirm")
+
+
+class SyncForm(FlaskForm):
+    enabled = BooleanField("SCIM synchronization")
+    submit = SubmitField("Save")
+
+
+class AdminForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField("Add administrator")
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField("Reset password")
