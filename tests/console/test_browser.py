@@ -33,8 +33,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
-INSTALL = ("Chromium is not installed at /usr/bin/chromium: the console's browser tests "
-           "need it (sudo apt-get install -y chromium; never 'playwright install')")
+INSTALL = (f"Chromium is not installed at {CHROMIUM}: the console's browser tests need "
+           "it (sudo apt-get install -y chromium, or SCIM_APPLIANCE_TEST_CHROMIUM=PATH; "
+           "never 'playwright install')")
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
