@@ -11,7 +11,7 @@ generic 500 body.
 from __future__ import annotations
 
 import orjson
-from flask import Flask, current_app, request
+from flask import Flask, current_app, redirect, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -67,6 +67,18 @@ _UNTRUSTED_HOST = ("the Host of this request is not one the appliance answers to
                    "(TRUSTED_HOSTS); use the Tenant URL that 'scim-appliance endpoint' prints")
 
 
+_TENANT_PATHS = ("/scim", "/scim/", "/scim/v2", "/scim/v2/")
+
+
+def _browser_at_tenant_url() -> bool:
+    accept = request.accept_mimetypes
+    return (request.method == "GET" and request.path in _TENANT_PATHS
+            and "Authorization" not in request.headers
+            and "console" in current_app.blueprints
+            and accept["text/html"] > max(accept["application/json"],
+                                          accept["application/scim+json"]))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ScimError)
     def _scim_error(exc: ScimError):
@@ -75,6 +87,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
+        if status == 404 and _browser_at_tenant_url():
+            # A person who opened the Tenant URL in a browser wants the console, not a
+            # SCIM error; SCIM clients send a token and ask for JSON (RFC 7644 §3.8).
+            return redirect("/", code=303)
         # werkzeug's text for an untrusted Host repeats the header.
         template = _UNTRUSTED_HOST if isinstance(exc, SecurityError) else \
             _HTTP_DETAIL.get(status)
