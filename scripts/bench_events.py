@@ -1,8 +1,10 @@
 """Events benchmark: what recording webhook events adds to a SCIM write.
 
-Starts the real appliance under waitress twice on fresh instances, once without a
-webhook endpoint and once with one (a loopback receiver answering 204, so deliveries
-run beside the requests), and measures over HTTP, one request at a time:
+Starts the real appliance under waitress three times on fresh instances: without a
+webhook endpoint; with one whose receiver is down (events are recorded, the worker is
+held after each failed attempt: the cost of recording alone); and with a live one (a
+loopback receiver answering 204, so deliveries run beside the requests). Measures over
+HTTP, one request at a time:
   - POST /Users (user.created);
   - PATCH /Groups/{id} adding one member, then removing it (group.members_added /
     group.members_removed), as Entra sends them.
@@ -67,11 +69,13 @@ def percentiles(samples):
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def run(requests_count: int, processes: int, webhook: bool) -> dict:
-    sink = Sink() if webhook else None
+def run(requests_count: int, processes: int, mode: str) -> dict:
+    sink = Sink() if mode == "live" else None
     with ApplianceProcess(processes=processes) as app:
         if sink is not None:
             app.cli("webhooks", "add", f"http://127.0.0.1:{sink.port}/hooks")
+        elif mode == "down":
+            app.cli("webhooks", "add", f"http://127.0.0.1:{free_port()}/hooks")
         http = requests.Session()
         http.headers.update({"Authorization": f"Bearer {app.token}",
                              "Content-Type": "application/scim+json; charset=utf-8"})
@@ -114,8 +118,9 @@ def main():
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
-    results = {label: run(args.requests, args.processes, webhook)
-               for label, webhook in (("without endpoint", False), ("with endpoint", True))}
+    results = {label: run(args.requests, args.processes, mode)
+               for label, mode in (("no endpoint", "none"), ("endpoint down", "down"),
+                                   ("endpoint live", "live"))}
     print(f"{args.requests} requests each, {args.processes} process(es), ms (p50 / p99)")
     print(f"{'':18} {'POST /Users':>18} {'PATCH group member':>20}  delivered")
     for label, r in results.items():

@@ -124,6 +124,7 @@ def _serve(app: Flask, host: str, port: int, threads: int, *, notify: bool, bann
     work = background.start(app, tenant_url(app, host, port), notify=notify)
     if banner:
         click.echo(work.describe())
+        click.echo(work.describe_events())
 
     def _stop_on_sigterm(_signum, _frame):
         raise SystemExit(0)

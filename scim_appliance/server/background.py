@@ -16,6 +16,7 @@ import threading
 
 from flask import Flask
 
+from ..domain.events.endpoints import list_endpoints
 from ..domain.events.silence import SilenceMonitor
 from ..domain.events.worker import DeliveryWorker
 from ..domain.notify.mailer import SmtpSettings
@@ -100,6 +101,17 @@ class Background:
         window = self.app.config.get("NOTIFY_DIGEST_SECONDS")
         return (f"Failure email: on, to {', '.join(self.settings.recipients)} via "
                 f"{self.settings.describe()}, at most one digest every {window} s")
+
+    def describe_events(self) -> str:
+        """One line for the serve banner: webhooks and the silence alarm."""
+        with self.app.app_context():
+            count = len(list_endpoints(db.session))
+            db.session.remove()
+        minutes = self.app.config.get("SILENCE_ALERT_MINUTES") or 0
+        silence = f"alarm after {minutes:g} min without a call" if minutes else "alarm off"
+        hooks = (f"{count} webhook endpoint{'s' * (count != 1)}" if count else
+                 "no webhook endpoints ('scim-appliance webhooks add URL')")
+        return f"Events: {hooks}; silence {silence}"
 
     def stop(self) -> None:
         for ticker in self.tickers:

@@ -121,3 +121,4 @@ def test_two_worker_processes_deliver_each_event_once(tmp_path, receiver):
         assert len(ids) == len(set(ids)) == 32  # token and sync events, 30 users
     finally:
         server.stop()
+    assert "Events: 1 webhook endpoint; silence alarm after 120 min" in server.proc_output
