@@ -46,7 +46,9 @@ PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 pytest: $(VENV)/.installed
 	@start=$$(date +%s); \
-	env -u SCIM_APPLIANCE_TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+	env -u SCIM_APPLIANCE_TEST_DATABASE_URL \
+	    $${SCIM_APPLIANCE_TEST_DATABASE_URL:+SCIM_APPLIANCE_TEST_POSTGRESQL_RUN_FOLLOWS=1} \
+	    $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	rc=$$?; echo "pytest on SQLite: $$(( $$(date +%s) - start )) s"; exit $$rc
 	@if [ -z "$$SCIM_APPLIANCE_TEST_DATABASE_URL" ]; then \
 	    echo "pytest on PostgreSQL: not run (SCIM_APPLIANCE_TEST_DATABASE_URL is unset; .ci/run sets it)"; \

@@ -15,6 +15,11 @@ Three runs, each counting what a correct appliance never shows:
 
 The database is emptied first (every table dropped): point it at a throw-away one.
 Without a URL it runs on a SQLite file shared by the nodes, for comparison.
+
+Measured on PostgreSQL 15 (2 shared cores), before and after row locks and retries:
+attributes lost 5 -> 0 of 8, user version 70 -> 241 for 240 acknowledged PATCHes,
+group ETag W/"42" -> W/"225" after 224 member PATCHes, shared DELETEs answered 5xx
+35 -> 0 of 204. SQLite, for comparison: 0, 241, W/"225", 0.
 """
 
 from __future__ import annotations
