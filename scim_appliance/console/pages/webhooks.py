@@ -33,6 +33,7 @@ def _listing(form: WebhookForm | None = None, status: int = 200, error: str | No
         deliveries=worker.list_deliveries(db.session, failed=failed, limit=page.per_page,
                                           offset=page.offset),
         total=worker.count_deliveries(db.session, failed=failed),
+        failed_total=worker.count_deliveries(db.session, failed=True),
         pager_args={"failed": "1"} if failed else {}, **NAV)
 
 
