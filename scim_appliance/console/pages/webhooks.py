@@ -121,8 +121,7 @@ def test_webhook(endpoint_id: str):
     db.session.expunge(endpoint)
     db.session.commit()
     db.session.close()
-    event_id, attempt = worker.send_test(
-        endpoint, float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS") or 10))
+    event_id, attempt = worker.send_test(endpoint, worker.attempt_timeout(current_app.config))
     if attempt.ok:
         text = f"Test {event_id} delivered: HTTP {attempt.status}."
         flash(text)

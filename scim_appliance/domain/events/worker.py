@@ -285,6 +285,12 @@ def redeliver(session: Session, event_id: str | None = None, *, failed: bool = F
         lease_owner=None, finished_at=None)).rowcount
 
 
+def attempt_timeout(config) -> float:
+    """WEBHOOK_TIMEOUT_SECONDS from the app's settings (a mapping), as `webhooks test` and
+    the console's "Send test event" both read it."""
+    return float(config.get("WEBHOOK_TIMEOUT_SECONDS") or 10)
+
+
 def send_test(endpoint: WebhookEndpoint, timeout: float, now: datetime | None = None,
               send: Callable = post) -> tuple[str, Attempt]:
     """A signed `webhook.test` to one endpoint, now: not stored, never retried."""
