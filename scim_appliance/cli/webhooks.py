@@ -117,8 +117,7 @@ def webhooks_test(endpoint_id):
         endpoint = hooks.get_endpoint(db.session, endpoint_id)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    event_id, attempt = worker.send_test(
-        endpoint, float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS") or 10))
+    event_id, attempt = worker.send_test(endpoint, worker.attempt_timeout(current_app.config))
     if not attempt.ok:
         raise click.ClickException(f"test {event_id} to {safe_text(endpoint.url)} failed: "
                                    f"{attempt.error}")

@@ -34,6 +34,7 @@ NAV = (
     ("Provisioning log", "console.log"),
     ("Name adjustments", "console.names"),
     ("Notifications", "console.notifications"),
+    ("Webhooks", "console.webhooks"),
     ("Migration", "console.migration"),
     ("Administrators", "console.administrators"),
 )

@@ -35,3 +35,11 @@ class AdminForm(FlaskForm):
 class PasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
     submit = SubmitField("Reset password")
+
+
+class WebhookForm(FlaskForm):
+    # Checked by the domain (events/endpoints.check_url, catalogue.parse_selection), the
+    # same checks as `webhooks add`; the form only bounds the sizes.
+    url = StringField("Endpoint URL", validators=[DataRequired(), Length(max=2000)])
+    event_types = StringField("Event types", validators=[Length(max=2000)])
+    submit = SubmitField("Add endpoint")

@@ -126,7 +126,8 @@ def test_sign_in_wrong_then_right(server, page):
     nav(page, "Dashboard")
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     for label in ("Dashboard", "SCIM", "Users", "Groups", "Provisioning log",
-                  "Name adjustments", "Notifications", "Migration", "Administrators"):
+                  "Name adjustments", "Notifications", "Webhooks", "Migration",
+                  "Administrators"):
         expect(page.get_by_role("link", name=label, exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     shot(page, "03-dashboard")
@@ -289,6 +290,43 @@ def test_the_other_pages(server, page):
     page.get_by_role("link", name="Audit trail").click()
     expect(page.get_by_role("cell", name="token.issued")).to_be_visible()
     shot(page, "24-audit")
+
+
+def test_a_webhook_endpoint_added_its_secret_shown_once_and_a_test_event_sent(server, page):
+    from tests.events.receiver import Receiver
+
+    receiver = Receiver().start()
+    try:
+        sign_in(page, server)
+        nav(page, "Webhooks")
+        page.get_by_label("Endpoint URL").fill(receiver.url)
+        page.get_by_label("Event types").fill("user.*, group.created")
+        page.get_by_role("button", name="Add endpoint").click()
+        field = page.get_by_label("Signing secret", exact=True)
+        expect(field).to_have_attribute("readonly", "")
+        secret = field.input_value()
+        assert secret.startswith("whsec_")
+        expect(page.get_by_role("button", name="Copy Signing secret")).to_be_visible()
+        shot(page, "25-webhook-secret-shown-once")
+        receiver.secrets.append(secret)
+        page.get_by_role("link", name="Done").click()
+        assert secret not in page.content()
+        page.get_by_role("button", name=f"Send test event to {receiver.url}").click()
+        expect(page.get_by_role("status")).to_contain_text("delivered: HTTP 204")
+        assert [p["type"] for p in receiver.payloads()] == ["webhook.test"]
+        expect(page.get_by_role("cell", name="user.*, group.created")).to_be_visible()
+        scim(server, "POST", "/scim/Users", json={"schemas": [SCIM_USER],
+                                                  "userName": "megan.bowen@contoso.com"})
+        delivered = page.locator("td .badge.ok", has_text="delivered")
+        deadline = time.monotonic() + 60  # by the appliance's own delivery worker
+        while not delivered.count() and time.monotonic() < deadline:
+            time.sleep(0.5)
+            page.reload()
+        expect(delivered).to_have_count(1)
+        assert "user.created" in [p["type"] for p in receiver.payloads()]
+        shot(page, "26-webhooks")
+    finally:
+        receiver.stop()
 
 
 def test_sign_out_ends_the_session(server, page):

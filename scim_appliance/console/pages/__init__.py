@@ -10,4 +10,5 @@ from . import (  # noqa: F401
     notifications,
     scim_settings,
     users,
+    webhooks,
 )

@@ -35,6 +35,11 @@ MIGRATION_APPLIED = "migration.applied"
 MIGRATION_REVERTED = "migration.reverted"
 TEST_EMAIL = "notify.test_email"
 DIGEST_SENT = "notify.sent_now"
+WEBHOOK_ADDED = "webhook.added"
+WEBHOOK_REMOVED = "webhook.removed"
+WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
+WEBHOOK_TESTED = "webhook.tested"
+WEBHOOK_REDELIVERED = "webhook.redelivered"
 
 
 def record(session: Session, actor: Actor, action: str, detail: str | None = None) -> None:

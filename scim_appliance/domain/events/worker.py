@@ -237,13 +237,14 @@ class DeliveryRow:
 
 
 def list_deliveries(session: Session, *, failed: bool = False,
-                    limit: int = 50) -> list[DeliveryRow]:
-    """The newest deliveries first (only `failed` ones if asked)."""
+                    limit: int = 50, offset: int = 0) -> list[DeliveryRow]:
+    """The newest deliveries first (only `failed` ones if asked); `offset` pages in SQL
+    (the console), so a long history is never read whole."""
     d = WebhookDelivery
     query = (select(d, Event.id, Event.type, Event.at, WebhookEndpoint.url)
              .join(Event, Event.seq == d.event_seq)
              .join(WebhookEndpoint, WebhookEndpoint.id == d.endpoint_id)
-             .order_by(d.id.desc()).limit(limit))
+             .order_by(d.id.desc()).offset(max(offset, 0)).limit(limit))
     if failed:
         query = query.where(d.status == "failed")
     return [DeliveryRow(r[0].id, r[1], r[2], r[3], r[0].endpoint_id, r[4], r[0].status,
@@ -255,6 +256,25 @@ def list_deliveries(session: Session, *, failed: bool = False,
 def delivery_counts(session: Session) -> dict[str, int]:
     d = WebhookDelivery
     return dict(session.execute(select(d.status, func.count()).group_by(d.status)).all())
+
+
+def count_deliveries(session: Session, *, failed: bool = False) -> int:
+    """How many `list_deliveries` would page through (one SQL count)."""
+    d = WebhookDelivery
+    query = select(func.count()).select_from(d)
+    if failed:
+        query = query.where(d.status == "failed")
+    return session.execute(query).scalar_one()
+
+
+def counts_by_endpoint(session: Session) -> dict[str, dict[str, int]]:
+    """endpoint id -> {status: deliveries}, for the endpoints' list (one grouped count)."""
+    d = WebhookDelivery
+    out: dict[str, dict[str, int]] = {}
+    for endpoint_id, status, count in session.execute(
+            select(d.endpoint_id, d.status, func.count()).group_by(d.endpoint_id, d.status)):
+        out.setdefault(endpoint_id, {})[status] = count
+    return out
 
 
 class NothingToRedeliver(LookupError):
@@ -280,6 +300,12 @@ def redeliver(session: Session, event_id: str | None = None, *, failed: bool = F
     return session.execute(update(d).where(where).values(
         status="pending", next_attempt_at=now, retry_from=now, lease_until=None,
         lease_owner=None, finished_at=None)).rowcount
+
+
+def attempt_timeout(config) -> float:
+    """WEBHOOK_TIMEOUT_SECONDS from the app's settings (a mapping), as `webhooks test` and
+    the console's "Send test event" both read it."""
+    return float(config.get("WEBHOOK_TIMEOUT_SECONDS") or 10)
 
 
 def send_test(endpoint: WebhookEndpoint, timeout: float, now: datetime | None = None,

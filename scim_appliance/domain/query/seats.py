@@ -22,3 +22,15 @@ WARN_RATIO = 0.9
 def active_users(session: Session) -> int:
     """Users counted against the cap."""
     return session.execute(select(func.count()).select_from(User).where(ACTIVE)).scalar_one()
+
+
+def seat_level(count: int, cap: int | None) -> str | None:
+    """"full" at the cap, "near" from WARN_RATIO of it (the seat-cap email's threshold),
+    else None; None too when there is no cap. The console's dashboard shows this."""
+    if not cap:
+        return None
+    if count >= cap:
+        return "full"
+    if count >= WARN_RATIO * cap:
+        return "near"
+    return None
