@@ -240,6 +240,14 @@ def test_the_log_shows_failures_and_their_advice(server, page):
     shot(page, "14-log-entry")
 
 
+def _confirm_backup_unless_sqlite(page):
+    """On PostgreSQL the appliance cannot copy the database itself: the page asks the
+    administrator to confirm a pg_dump was taken (on SQLite it backs up first)."""
+    box = page.get_by_label("I have backed up the database")
+    if box.count():
+        box.check()
+
+
 def test_a_migration_applied_and_reverted_from_the_page(server, page):
     scim(server, "POST", "/scim/Users", json={
         "schemas": [SCIM_USER], "userName": "CONTOSO\\jdoe",
@@ -252,6 +260,7 @@ def test_a_migration_applied_and_reverted_from_the_page(server, page):
     shot(page, "16-migration-plan")
     page.get_by_role("button", name="Apply", exact=True).click()
     shot(page, "17-migration-confirm")
+    _confirm_backup_unless_sqlite(page)
     page.get_by_role("button", name="Apply the migration").click()
     expect(page.get_by_role("status")).to_contain_text("finished", timeout=60_000)
     expect(page.get_by_text(re.compile(r"converted [1-9]"))).to_be_visible()
@@ -259,6 +268,7 @@ def test_a_migration_applied_and_reverted_from_the_page(server, page):
     users = scim(server, "GET", '/scim/Users?filter=userName eq "jdoe@contoso.com"').json()
     assert users["totalResults"] == 1
     page.get_by_role("button", name="Revert", exact=True).click()
+    _confirm_backup_unless_sqlite(page)
     page.get_by_role("button", name="Revert the migration").click()
     expect(page.get_by_role("status")).to_contain_text("finished", timeout=60_000)
     expect(page.get_by_text(re.compile(r"restored [1-9]"))).to_be_visible()

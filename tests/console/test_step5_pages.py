@@ -114,20 +114,30 @@ def test_the_dry_run_shows_counts_problems_examples_and_a_csv(console, scim):
     assert bad.status_code == 400 and "use old=new" in bad.get_data(as_text=True)
 
 
+def _backup_form(app) -> dict:
+    """On SQLite the appliance backs up first; on PostgreSQL the administrator confirms a
+    pg_dump (the form's checkbox)."""
+    with app.app_context():
+        return {} if db.engine.dialect.name == "sqlite" else {"no_backup": "1"}
+
+
 def test_apply_then_revert_from_the_page(app, console, scim, inline_jobs):
     _legacy(scim)
+    sqlite = not _backup_form(app)
     confirm = console.get("/migration/apply").get_data(as_text=True)
-    assert "1 users will be renamed" in confirm and "backed up first" in confirm
-    resp = console.post_form("/migration/apply", "/migration/apply", {}, follow_redirects=True)
+    assert "1 users will be renamed" in confirm
+    assert ("backed up first" if sqlite else "I have backed up the database") in confirm
+    resp = console.post_form("/migration/apply", "/migration/apply", _backup_form(app),
+                             follow_redirects=True)
     page = resp.get_data(as_text=True)
     assert "finished" in page and "converted 1" in page and "Undo file" in page
     with app.app_context():
         names = set(db.session.scalars(select(User.user_name)))
         job = db.session.scalars(select(ConsoleJob)).one()
-        assert job.result["backup"]
+        assert bool(job.result["backup"]) is sqlite
     assert "jdoe@contoso.com" in names and "CONTOSO\\jdoe" not in names
     assert "jdoe@contoso.com" in console.get("/migration/undo.csv").get_data(as_text=True)
-    resp = console.post_form("/migration/revert", "/migration/revert", {},
+    resp = console.post_form("/migration/revert", "/migration/revert", _backup_form(app),
                              follow_redirects=True)
     assert "restored 1" in resp.get_data(as_text=True)
     with app.app_context():
@@ -139,8 +149,8 @@ def test_apply_then_revert_from_the_page(app, console, scim, inline_jobs):
 def test_a_second_job_is_refused_while_one_runs(app, console, scim, monkeypatch):
     monkeypatch.setattr(migration_page, "launch", lambda work: None)  # never finishes
     _legacy(scim)
-    console.post_form("/migration/apply", "/migration/apply", {})
-    again = console.post_form("/migration/apply", "/migration/apply", {},
+    console.post_form("/migration/apply", "/migration/apply", _backup_form(app))
+    again = console.post_form("/migration/apply", "/migration/apply", _backup_form(app),
                               follow_redirects=True)
     assert "is still running" in again.get_data(as_text=True)
     running = console.get("/migration/jobs/1").get_data(as_text=True)
@@ -152,3 +162,14 @@ def test_revert_without_an_undo_file_is_refused_with_a_message(console):
     assert resp.status_code == 400 and "There is no undo file" in resp.get_data(as_text=True)
     assert console.get("/migration/undo.csv").status_code == 404
     assert console.get("/migration/jobs/99").status_code == 404
+
+
+def test_on_postgresql_apply_waits_for_the_administrators_backup(app, console, scim):
+    if not _backup_form(app):
+        pytest.skip("SQLite: the appliance backs the file up itself (the SQLite run)")
+    _legacy(scim)
+    resp = console.post_form("/migration/apply", "/migration/apply", {})
+    assert resp.status_code == 400
+    assert "I have backed up the database" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(ConsoleJob)).first() is None
