@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ..domain.access import appliance
+from ..domain.admins import administrators
 from ..server.serve_lock import ServeLock
 from ..storage.extensions import db
 from .common import one_line_errors, ready, tenant_url
@@ -61,8 +62,15 @@ def serve_command(host, port, threads, processes):
     lock.record_address(host, port)
     threads = threads or app.config["THREADS"]
     processes = _process_count(app.config["PROCESSES"] if processes is None else processes)
-    click.echo(f"scim-appliance serving {tenant_url(app, host, port)} "
+    url = tenant_url(app, host, port)
+    click.echo(f"scim-appliance serving {url} "
                f"(SCIM sync {'enabled' if appliance.sync_enabled(db.session) else 'DISABLED'})")
+    console = url.removesuffix("/scim") + "/"
+    if administrators.count(db.session):
+        click.echo(f"Operator console: {console}")
+    else:
+        click.echo(f"Operator console: {console} (no administrator yet: "
+                   "'scim-appliance admin create NAME' makes one)")
     db.session.remove()
     try:
         background.prepare(app)  # a bad SMTP setting stops serve before it forks

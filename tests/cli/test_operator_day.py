@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 
 from tests.appliance_server import RunningAppliance
 from tests.cli.test_cli import run
@@ -175,3 +177,16 @@ def test_token_issue_says_entra_needs_https_on_stderr_and_keeps_the_token_last(t
     public = run(instance, "token", "issue",
                  env={"SCIM_APPLIANCE_PUBLIC_URL": "https://scim.contoso.com"})
     assert public.stderr == ""
+
+
+def test_serve_names_the_operator_console_and_how_to_make_its_first_administrator(tmp_path):
+    appliance = RunningAppliance(tmp_path / "instance").start()
+    appliance.stop()
+    assert (f"Operator console: http://127.0.0.1:{appliance.port}/ (no administrator yet: "
+            "'scim-appliance admin create NAME' makes one)") in appliance.proc_output
+    subprocess.run([sys.executable, "-m", "scim_appliance", "admin", "create", "alex",
+                    "--password-stdin"], input="correct horse battery staple\n", text=True,
+                   env=appliance.env, check=True, capture_output=True)
+    appliance.serve()
+    appliance.stop()
+    assert f"Operator console: http://127.0.0.1:{appliance.port}/\n" in appliance.proc_output
