@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from scim_appliance.domain.protocol.errors import InvalidFilter, InvalidPath
+from scim_appliance.domain.protocol.errors import InvalidFilter, InvalidPath, InvalidValue
 from scim_appliance.domain.protocol.filters import (
     And,
     Compare,
@@ -22,6 +22,7 @@ from scim_appliance.domain.protocol.filters import (
     matches_element,
     parse_filter,
     parse_path,
+    try_resolve_attr_path,
 )
 from scim_appliance.domain.protocol.schema import ENTERPRISE_USER, GROUP_TYPE, USER_TYPE
 
@@ -250,3 +251,25 @@ def test_malformed_paths_are_invalid_path(text):
 def test_brackets_inside_a_path_filter_string_are_text():
     assert parse_path('emails[value eq "a[b"]', USER_TYPE).filter.value == "a[b"
     assert parse_path('emails[value eq "a]b"]', USER_TYPE).filter.value == "a]b"
+
+
+# -- found by `make mutation` (second round) ----------------------------------------------
+@pytest.mark.parametrize("text", [
+    '[type eq "work"]', '"emails"[type eq "work"]', '5[type eq "work"]', '(emails[type eq "work"])',
+    'emails[', 'emails[ ', 'emails(type eq "work"]', 'emails]type eq "work"]',
+    'emails.type eq "work"]',
+])
+def test_paths_that_do_not_open_with_a_name_and_a_bracket_are_invalid_path(text):
+    """PATH = valuePath [subAttr]: an attribute name, then '[' right after it."""
+    with pytest.raises(InvalidPath):
+        parse_path(text, USER_TYPE)
+
+
+def test_a_sort_path_that_no_type_defines_is_none_and_a_malformed_one_is_refused():
+    """Root searches resolve sortBy per type (root_search.py): unknown is no value."""
+    assert try_resolve_attr_path(USER_TYPE, "nosuch", InvalidValue) is None
+    assert try_resolve_attr_path(USER_TYPE, "name.givenName", InvalidValue).sub.name == \
+        "givenName"
+    for text in ("userName.", "name..x", "ürname", "urn:ietf:params:scim:schemas:core:2.0:User"):
+        with pytest.raises(InvalidValue):
+            try_resolve_attr_path(USER_TYPE, text, InvalidValue)
