@@ -24,7 +24,14 @@ from scim_appliance.domain.protocol.filters import (
     parse_path,
     try_resolve_attr_path,
 )
-from scim_appliance.domain.protocol.schema import ENTERPRISE_USER, GROUP_TYPE, USER_TYPE
+from scim_appliance.domain.protocol.schema import (
+    ENTERPRISE_USER,
+    GROUP_TYPE,
+    USER_TYPE,
+    Attribute,
+    ResourceType,
+    SchemaDef,
+)
 
 ALICE = {
     "userName": "Alice@Contoso.com",
@@ -273,3 +280,46 @@ def test_a_sort_path_that_no_type_defines_is_none_and_a_malformed_one_is_refused
     for text in ("userName.", "name..x", "ürname", "urn:ietf:params:scim:schemas:core:2.0:User"):
         with pytest.raises(InvalidValue):
             try_resolve_attr_path(USER_TYPE, text, InvalidValue)
+
+
+def test_substring_operators_on_a_datetime_compare_its_text():
+    for op in ("co", "sw", "ew"):
+        assert parse(f'meta.created {op} "Z"').value == "Z"
+
+
+def test_the_nesting_limit_counts_open_groups_only():
+    """A closed group no longer counts: eight levels stay allowed after one, nine do not."""
+    eight = "(" * 8 + "title pr" + ")" * 8
+    assert isinstance(parse(f"(title pr) and {eight}"), And)
+    assert isinstance(parse(f"(title pr) and (title pr) and {eight}"), And)
+    with pytest.raises(InvalidFilter):
+        parse(f"(title pr) and ({eight})")
+    with pytest.raises(InvalidFilter):
+        parse(f"((title pr)) and ({eight})")
+
+
+# A resource type with numbers (RFC 7643 §2.3.4, §2.3.5): the appliance's own schemas
+# have none, but the parser types every comparison by its attribute's definition.
+_DEVICE = SchemaDef("urn:example:params:scim:schemas:2.0:Device", "Device", "", (
+    Attribute("serial"), Attribute("count", type="integer"), Attribute("weight", type="decimal"),
+))
+DEVICE_TYPE = ResourceType("Device", "/Devices", "Device", _DEVICE)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("count gt 5", 5), ("count eq -3", -3), ("count le 9223372036854775807", 2**63 - 1),
+    ("weight lt 1.5", 1.5), ("weight ge 2e3", 2000.0), ("weight eq 7", 7), ("count ne null", None),
+])
+def test_numbers_compare_with_equality_and_ordering(text, value):
+    expr = parse_filter(text, DEVICE_TYPE)
+    assert expr.value == value and type(expr.value) is type(value)
+
+
+@pytest.mark.parametrize("text", [
+    'count eq "5"', "count eq true", "weight eq false", "count co 5", "count sw 5",
+    "count ew 5", "count eq 9223372036854775808", "count eq -9223372036854775809",
+    "weight eq 1e400", "serial eq 5",
+])
+def test_numbers_refuse_strings_booleans_substrings_and_out_of_range_values(text):
+    with pytest.raises(InvalidFilter):
+        parse_filter(text, DEVICE_TYPE)
