@@ -15,12 +15,14 @@ from scim_appliance.domain.protocol.errors import InvalidFilter, InvalidPath, In
 from scim_appliance.domain.protocol.filters import (
     And,
     Compare,
+    Const,
     Not,
     Or,
     ValuePath,
     matches,
     matches_element,
     parse_filter,
+    parse_filter_across,
     parse_path,
     try_resolve_attr_path,
 )
@@ -323,3 +325,25 @@ def test_numbers_compare_with_equality_and_ordering(text, value):
 def test_numbers_refuse_strings_booleans_substrings_and_out_of_range_values(text):
     with pytest.raises(InvalidFilter):
         parse_filter(text, DEVICE_TYPE)
+
+
+def test_a_sub_attribute_after_a_value_path_is_compared_on_the_same_element():
+    assert hits('emails[primary eq true].type eq "work"')
+    assert not hits('emails[primary eq true].type eq "home"')
+    with pytest.raises(InvalidFilter):
+        parse('emails[type eq "work"].value xx "a"')
+
+
+def test_a_simple_attribute_or_a_sub_attribute_takes_no_value_filter():
+    for text in ('name.givenName[givenName eq "x"]', 'name.givenName[familyName pr]'):
+        with pytest.raises(InvalidFilter):
+            parse(text)
+
+
+def test_a_root_search_value_path_is_false_where_the_type_lacks_the_attribute():
+    """RFC 7644 §3.4.2.2: Groups have no emails, so their tree is a constant."""
+    trees = parse_filter_across('emails[type eq "work"].value ew "contoso.com"',
+                                (USER_TYPE, GROUP_TYPE))
+    assert isinstance(trees["User"], ValuePath)
+    assert isinstance(trees["Group"], Const) and not matches(trees["Group"], {"displayName": "G"})
+    assert matches(trees["User"], ALICE)
