@@ -28,6 +28,8 @@ from scim_appliance.domain.names.rules import (
     reject_detail,
     resolve,
     sanitize,
+    truncate,
+    units,
     violation,
     with_suffix,
 )
@@ -296,3 +298,76 @@ def test_names_without_rules_still_get_a_dashed_collision_suffix():
     rule = preset_rule("none", USER_NAME)
     other = resolve("alice", "k", rule, {"alice"}.__contains__)
     assert re.fullmatch(r"alice-[a-z2-7]{6}", other)
+
+
+# -- found by `make mutation` (second round): what each preset's options change -------------
+def test_aws_user_names_keep_every_letter_when_another_character_is_replaced():
+    """AWS drops nothing (`drop=""`): only the refused character changes."""
+    rule = preset_rule(AWS, USER_NAME)
+    assert sanitize("Xavier O'Neil<x", rule, "k") == "Xavier_O'Neil_x"
+
+
+def test_aws_group_names_keep_apostrophes_when_another_character_is_replaced():
+    rule = preset_rule(AWS, GROUP_NAME)
+    assert sanitize("O'Xavier\x00b", rule, "k") == "O'Xavier b"
+
+
+def test_aws_group_names_keep_letters_at_both_ends_next_to_a_replaced_character():
+    """Only `. _ -` and the space are separators: letters are never merged or trimmed."""
+    rule = preset_rule(AWS, GROUP_NAME)
+    assert sanitize("Xavier\x00X", rule, "k") == "Xavier X"
+
+
+def test_a_full_width_apostrophe_vanishes_like_an_ascii_one():
+    """NFKC turns U+FF07 into `'`, which CloudSSO refuses and `drop` removes (§6.1)."""
+    assert sanitize("Ｏ＇Brien", preset_rule("cloudsso", USER_NAME), "k") == "OBrien"
+    assert sanitize("Ｏ＇Brien!x", preset_rule("cloudsso", GROUP_NAME), "k") == "OBrien_x"
+
+
+def test_a_cut_keeps_a_final_letter_and_trims_only_separators():
+    rule = preset_rule("cloudsso", USER_NAME)
+    assert sanitize("a" * 63 + "XY", rule, "k") == "a" * 63 + "X"
+    assert sanitize("a" * 63 + "-Y", rule, "k") == "a" * 63
+
+
+def test_a_rule_without_a_length_limit_still_replaces_characters():
+    unlimited = FieldRule(USER_NAME, "custom", None, charset="a-z_")
+    assert sanitize("a b" * 50, unlimited, "k") == "a_b" * 50
+
+
+def test_collision_suffixes_use_the_replacement_where_the_dash_is_refused():
+    rule = FieldRule(GROUP_NAME, "custom", 30, charset="a-z0-9_")
+    other = resolve("alice", "k", rule, {"alice"}.__contains__)
+    assert re.fullmatch(r"alice_[a-z2-7]{6}", other)
+
+
+@pytest.mark.parametrize("emoji", [
+    "\U0001F44D\U0001F3FB", "\U0001F44D\U0001F3FF",  # skin tones: the first and the last
+    "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F",  # England
+    "\U0001F3F4\U000E0020\U000E007F",  # the first tag character
+])
+def test_a_cut_never_splits_an_emoji_from_its_modifier_or_tags(emoji):
+    assert clusters(emoji) == [emoji]
+    assert truncate("a" + emoji, units("a" + emoji) - 1) == "a"
+
+
+def test_a_regional_indicator_pairs_only_with_another_regional_indicator():
+    assert clusters("\U0001F1E6\U0001F200") == ["\U0001F1E6", "\U0001F200"]
+    assert clusters("\U0001F3FA\U0001F400") == ["\U0001F3FA", "\U0001F400"]
+
+
+def test_escaped_class_characters_leave_letters_unescaped():
+    """.NET and Python refuse an escaped letter such as `\\X`, so letters stay bare."""
+    chars = "aX-z]^\\["
+    assert re.compile(f"[{_escape_class(chars)}]").fullmatch("X")
+    assert _escape_class("aX") == "aX"
+
+
+def test_entra_expressions_of_the_aws_presets():
+    """AWS names are not folded, and refused characters are listed by category."""
+    assert preset_rule(AWS, USER_NAME).entra_expression() == (
+        'Left(Replace(StripSpaces([userPrincipalName]), , '
+        '"[^\\\\p{L}\\\\p{M}\\\\p{S}\\\\p{N}\\\\p{P}]|[<>;:%]", , "", , ), 128)')
+    assert preset_rule(AWS, GROUP_NAME).entra_expression() == (
+        'Left(Replace([displayName], , "([^\\\\p{L}\\\\p{M}\\\\p{S}\\\\p{N}\\\\p{P} ])+", , '
+        '" ", , ), 1024)')

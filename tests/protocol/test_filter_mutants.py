@@ -11,19 +11,29 @@ from datetime import datetime
 
 import pytest
 
-from scim_appliance.domain.protocol.errors import InvalidFilter, InvalidPath
+from scim_appliance.domain.protocol.errors import InvalidFilter, InvalidPath, InvalidValue
 from scim_appliance.domain.protocol.filters import (
     And,
     Compare,
+    Const,
     Not,
     Or,
     ValuePath,
     matches,
     matches_element,
     parse_filter,
+    parse_filter_across,
     parse_path,
+    try_resolve_attr_path,
 )
-from scim_appliance.domain.protocol.schema import ENTERPRISE_USER, GROUP_TYPE, USER_TYPE
+from scim_appliance.domain.protocol.schema import (
+    ENTERPRISE_USER,
+    GROUP_TYPE,
+    USER_TYPE,
+    Attribute,
+    ResourceType,
+    SchemaDef,
+)
 
 ALICE = {
     "userName": "Alice@Contoso.com",
@@ -250,3 +260,90 @@ def test_malformed_paths_are_invalid_path(text):
 def test_brackets_inside_a_path_filter_string_are_text():
     assert parse_path('emails[value eq "a[b"]', USER_TYPE).filter.value == "a[b"
     assert parse_path('emails[value eq "a]b"]', USER_TYPE).filter.value == "a]b"
+
+
+# -- found by `make mutation` (second round) ----------------------------------------------
+@pytest.mark.parametrize("text", [
+    '[type eq "work"]', '"emails"[type eq "work"]', '5[type eq "work"]', '(emails[type eq "work"])',
+    'emails[', 'emails[ ', 'emails(type eq "work"]', 'emails]type eq "work"]',
+    'emails.type eq "work"]',
+])
+def test_paths_that_do_not_open_with_a_name_and_a_bracket_are_invalid_path(text):
+    """PATH = valuePath [subAttr]: an attribute name, then '[' right after it."""
+    with pytest.raises(InvalidPath):
+        parse_path(text, USER_TYPE)
+
+
+def test_a_sort_path_that_no_type_defines_is_none_and_a_malformed_one_is_refused():
+    """Root searches resolve sortBy per type (root_search.py): unknown is no value."""
+    assert try_resolve_attr_path(USER_TYPE, "nosuch", InvalidValue) is None
+    assert try_resolve_attr_path(USER_TYPE, "name.givenName", InvalidValue).sub.name == \
+        "givenName"
+    for text in ("userName.", "name..x", "ürname", "urn:ietf:params:scim:schemas:core:2.0:User"):
+        with pytest.raises(InvalidValue):
+            try_resolve_attr_path(USER_TYPE, text, InvalidValue)
+
+
+def test_substring_operators_on_a_datetime_compare_its_text():
+    for op in ("co", "sw", "ew"):
+        assert parse(f'meta.created {op} "Z"').value == "Z"
+
+
+def test_the_nesting_limit_counts_open_groups_only():
+    """A closed group no longer counts: eight levels stay allowed after one, nine do not."""
+    eight = "(" * 8 + "title pr" + ")" * 8
+    assert isinstance(parse(f"(title pr) and {eight}"), And)
+    assert isinstance(parse(f"(title pr) and (title pr) and {eight}"), And)
+    with pytest.raises(InvalidFilter):
+        parse(f"(title pr) and ({eight})")
+    with pytest.raises(InvalidFilter):
+        parse(f"((title pr)) and ({eight})")
+
+
+# A resource type with numbers (RFC 7643 §2.3.4, §2.3.5): the appliance's own schemas
+# have none, but the parser types every comparison by its attribute's definition.
+_DEVICE = SchemaDef("urn:example:params:scim:schemas:2.0:Device", "Device", "", (
+    Attribute("serial"), Attribute("count", type="integer"), Attribute("weight", type="decimal"),
+))
+DEVICE_TYPE = ResourceType("Device", "/Devices", "Device", _DEVICE)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("count gt 5", 5), ("count eq -3", -3), ("count le 9223372036854775807", 2**63 - 1),
+    ("weight lt 1.5", 1.5), ("weight ge 2e3", 2000.0), ("weight eq 7", 7), ("count ne null", None),
+])
+def test_numbers_compare_with_equality_and_ordering(text, value):
+    expr = parse_filter(text, DEVICE_TYPE)
+    assert expr.value == value and type(expr.value) is type(value)
+
+
+@pytest.mark.parametrize("text", [
+    'count eq "5"', "count eq true", "weight eq false", "count co 5", "count sw 5",
+    "count ew 5", "count eq 9223372036854775808", "count eq -9223372036854775809",
+    "weight eq 1e400", "serial eq 5",
+])
+def test_numbers_refuse_strings_booleans_substrings_and_out_of_range_values(text):
+    with pytest.raises(InvalidFilter):
+        parse_filter(text, DEVICE_TYPE)
+
+
+def test_a_sub_attribute_after_a_value_path_is_compared_on_the_same_element():
+    assert hits('emails[primary eq true].type eq "work"')
+    assert not hits('emails[primary eq true].type eq "home"')
+    with pytest.raises(InvalidFilter):
+        parse('emails[type eq "work"].value xx "a"')
+
+
+def test_a_simple_attribute_or_a_sub_attribute_takes_no_value_filter():
+    for text in ('name.givenName[givenName eq "x"]', 'name.givenName[familyName pr]'):
+        with pytest.raises(InvalidFilter):
+            parse(text)
+
+
+def test_a_root_search_value_path_is_false_where_the_type_lacks_the_attribute():
+    """RFC 7644 §3.4.2.2: Groups have no emails, so their tree is a constant."""
+    trees = parse_filter_across('emails[type eq "work"].value ew "contoso.com"',
+                                (USER_TYPE, GROUP_TYPE))
+    assert isinstance(trees["User"], ValuePath)
+    assert isinstance(trees["Group"], Const) and not matches(trees["Group"], {"displayName": "G"})
+    assert matches(trees["User"], ALICE)
